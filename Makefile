@@ -1,0 +1,33 @@
+# Two commands for a new instructor: `make demo` and `make test`. Both set up first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export KERAS_BACKEND ?= tensorflow
+# TensorFlow's C++ start-up banners are noise in test and demo output.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: setup demo test test-slow bench clean
+
+setup: $(VENV)/.installed
+	$(PY) -m grader.data prepare
+
+$(VENV)/.installed: requirements.txt scripts/install_system_packages.sh
+	scripts/install_system_packages.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+demo: setup
+	$(PY) -m benchmarks.accuracy --quick
+
+test: setup
+	$(PY) -m pytest
+
+test-slow: setup
+	$(PY) -m pytest -m slow
+
+bench: setup
+	$(PY) -m benchmarks.accuracy
+
+clean:
+	rm -rf $(VENV) data/*.npz data/*.tgz .pytest_cache

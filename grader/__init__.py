@@ -1,0 +1,1 @@
+"""The autograder: loads a submission, runs it in a sandbox, scores what it observed."""

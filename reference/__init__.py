@@ -1,0 +1,1 @@
+"""Model answers of the course's assignments, one module per assignment."""
