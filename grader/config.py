@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import secrets
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader.sandbox.limits import Limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +27,49 @@ class Config:
     use_keras_download: bool = True
     """Whether to try `keras.datasets.mnist.load_data()` (downloads once, then cached)."""
 
+    db_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'grades.db'}"
+    """The gradebook: a SQLAlchemy URL, SQLite by default or e.g.
+    `postgresql+psycopg://user@host/grades` for a shared server."""
+
+    limits: Limits = field(default_factory=Limits)
+    """Default sandbox limits (memory, processes, output); each phase sets its own wall time."""
+
+    use_bubblewrap: bool | None = None
+    """None: use bubblewrap when it works here; False forces the weaker rlimits-only sandbox."""
+
+    sandbox_python: str = sys.executable
+    """The interpreter the sandbox runs: this virtualenv's, so students get the same Keras."""
+
+    keras_backend: str = "tensorflow"
+    """KERAS_BACKEND inside the sandbox: tensorflow, jax or torch."""
+
+    secret_path: Path = REPO_ROOT / "var" / "secret"
+    """Seeds hidden draws (the adder's pairs, hidden conv cases); created on first use.
+    GRADER_SECRET overrides it, e.g. to grade identically on several machines."""
+
+    secret_value: str | None = None
+    """GRADER_SECRET, when set."""
+
+    def secret(self) -> str:
+        if self.secret_value:
+            return self.secret_value
+        if not self.secret_path.exists():
+            self.secret_path.parent.mkdir(parents=True, exist_ok=True)
+            self.secret_path.write_text(secrets.token_hex(32))
+            self.secret_path.chmod(0o600)
+        return self.secret_path.read_text().strip()
+
+    def sandbox_env(self) -> dict[str, str]:
+        """The whole environment of a sandboxed process: nothing of the grader's leaks in."""
+        return {
+            "KERAS_BACKEND": self.keras_backend,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONHASHSEED": "0",
+            "PYTHONUNBUFFERED": "1",
+            "MPLBACKEND": "Agg",
+            "LANG": "C.UTF-8",
+        }
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
         """Reads GRADER_* variables; anything unset keeps its default."""
@@ -32,4 +79,8 @@ class Config:
             data_dir=Path(env["GRADER_DATA_DIR"]) if env.get("GRADER_DATA_DIR") else defaults.data_dir,
             mnist_npz=Path(env["GRADER_MNIST_NPZ"]) if env.get("GRADER_MNIST_NPZ") else None,
             use_keras_download=env.get("GRADER_KERAS_DOWNLOAD", "1").lower() not in {"0", "false", "no"},
+            db_url=env.get("GRADER_DB_URL") or defaults.db_url,
+            use_bubblewrap={"0": False, "1": True}.get(env.get("GRADER_BUBBLEWRAP", "")),
+            keras_backend=env.get("KERAS_BACKEND") or defaults.keras_backend,
+            secret_value=env.get("GRADER_SECRET") or None,
         )

@@ -1,0 +1,1 @@
+"""Assignment 1: convolution and pooling in NumPy."""

@@ -1,0 +1,1 @@
+"""Assignment 5 (homework): the handwritten digit adder."""

@@ -1,0 +1,91 @@
+"""Assignment 3 (lenet5): what is checked, for how many points."""
+
+from pathlib import Path
+
+import numpy as np
+
+from grader.assignment import Assignment, Check, Evidence, Verdict
+from grader.checks import observed
+from grader.checks.accuracy import hidden_accuracy
+from grader.checks.model import find_layer, layer_params, layer_shapes, model_shapes
+from grader.phases import build_phase, predict_phase, train_phase
+from grader.sandbox.observations import read_array
+from reference import lenet5 as ref
+
+PROBE_IMAGES = 16
+C1_TO_F6 = {"c1": 156, "s2": 12, "c3": 1_516, "s4": 32, "c5": 48_120, "f6": 10_164}
+SUBSAMPLING = "S2 and S4 are trainable subsampling: (sum of the 2x2 inputs) * one coefficient + one bias per map; " \
+              "MaxPooling2D and AveragePooling2D have no parameters."
+
+
+def probe_images(rng: np.random.Generator) -> dict:
+    return {"images": rng.uniform(0, 1, (PROBE_IMAGES, 32, 32, 1)).astype("float32")}
+
+
+def c3_table(evidence: Evidence) -> Verdict:
+    reacts = np.asarray(observed(evidence, "build", "c3_reacts"), dtype=bool)
+    expected = np.zeros((6, 16), dtype=bool)
+    for c3_map, s2_maps in enumerate(ref.C3_TABLE):
+        expected[list(s2_maps), c3_map] = True
+    if reacts.shape != expected.shape:
+        return Verdict(0.0, f"C3 reaction table has shape {reacts.shape}; expected (6, 16): c3 must map 6 S2 maps to 16.")
+    wrong = [j for j in range(16) if not np.array_equal(reacts[:, j], expected[:, j])]
+    if not wrong:
+        return Verdict(1.0, "Each C3 map reacts exactly to the S2 maps of its column in the connection table.")
+    lines = [f"C3 map {j}: reacts to S2 maps {np.flatnonzero(reacts[:, j]).tolist()}, "
+             f"expected {np.flatnonzero(expected[:, j]).tolist()}." for j in wrong[:4]]
+    cause = (" Likely cause: a full Conv2D connects every S2 map to every C3 map; C3 must follow the table."
+             if reacts.all() else "")
+    return Verdict((16 - len(wrong)) / 16, "\n".join(lines) + (f"\n(and {len(wrong) - 4} more maps)" if len(wrong) > 4 else "") + cause)
+
+
+def c1_to_f6_total(evidence: Evidence) -> Verdict:
+    summary = observed(evidence, "build", "model", step="build_lenet5")
+    total = sum(find_layer(summary, name).get("trainable_params", 0) for name in C1_TO_F6)
+    if total == 60_000:
+        return Verdict(1.0, "C1..F6 hold 60,000 trainable parameters, as in the paper.")
+    return Verdict(0.0, f"C1..F6 trainable parameters: got {total:,}, expected 60,000. See the per-layer check.")
+
+
+def outputs_are_probabilities(evidence: Evidence) -> Verdict:
+    observed(evidence, "build", "forward", step="forward")
+    outputs = read_array(evidence.phases["build"].out_dir, "probe_outputs.npy", dtype_kind="f",
+                         shape=(PROBE_IMAGES, 10))
+    if np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1, atol=1e-3):
+        return Verdict(1.0, "Outputs are probabilities (non-negative rows summing to 1, atol=1e-3).")
+    return Verdict(0.0, f"Output rows sum to {np.round(outputs.sum(axis=1)[:3], 3).tolist()}...; expected "
+                        "probabilities. Likely cause: return softmax(-distance) from the RBF output layer, "
+                        "not the distances themselves.")
+
+
+RECIPE = {"epochs": ref.EPOCHS, "batch_size": ref.BATCH_SIZE, "learning_rate": ref.LEARNING_RATE}
+
+ASSIGNMENT = Assignment(
+    name="lenet5",
+    title="LeNet-5 (LeCun et al., 1998)",
+    functions=("build_lenet5",),
+    probe=Path(__file__).with_name("probe.py"),
+    phases=(build_phase(probe_images), train_phase(RECIPE, wall_seconds=420), predict_phase()),
+    checks=(
+        Check("model input and output shapes", 2, model_shapes([[None, 32, 32, 1]], [[None, 10]], step="build_lenet5"),
+              needs=("build",)),
+        Check("layer output shapes c1..output", 3, layer_shapes(
+            {"c1": [None, 28, 28, 6], "s2": [None, 14, 14, 6], "c3": [None, 10, 10, 16], "s4": [None, 5, 5, 16],
+             "c5": [None, 1, 1, 120], "f6": [None, 84], "output": [None, 10]},
+            {"c1": "the input is 32x32 (MNIST padded by 2) and C1 is a 5x5 'valid' convolution.",
+             "c5": "C5 is a 5x5 convolution with 120 maps over the 5x5 S4 maps, giving 1x1x120."},
+            step="build_lenet5"), needs=("build",)),
+        Check("trainable parameters per layer", 4, layer_params(
+            C1_TO_F6, {"s2": SUBSAMPLING, "s4": SUBSAMPLING,
+                       "c3": "C3 holds only the weights of its 60 connections: 60*25 + 16 = 1,516 "
+                             "(a full 6x16 kernel has 2,416)."},
+            step="build_lenet5"), needs=("build",)),
+        Check("C1..F6 hold 60,000 trainable parameters", 1, c1_to_f6_total, needs=("build",)),
+        Check("C3 follows the connection table", 3, c3_table, needs=("build",)),
+        Check("outputs are probabilities", 1, outputs_are_probabilities, needs=("build",)),
+        Check("accuracy on hidden digits after the course recipe", 8, hidden_accuracy(
+            sample=(0.88, 0.955), full=(0.95, 0.985), classes=10, what="hidden digits",
+            cause="a layer differs from the paper's network, or the output is not probabilities."),
+            needs=("train", "predict"), hidden=True),
+    ),
+)

@@ -1,0 +1,1 @@
+"""Assignment 2: the lecture's MNIST ConvNet."""

@@ -1,0 +1,63 @@
+"""Assignment 2 (mnist_convnet): what is checked, for how many points."""
+
+from pathlib import Path
+
+import numpy as np
+
+from grader.assignment import Assignment, Check, Evidence, Verdict
+from grader.checks import observed
+from grader.checks.accuracy import hidden_accuracy
+from grader.checks.model import layer_params, layer_shapes, model_shapes, total_params
+from grader.phases import build_phase, predict_phase, train_phase
+from grader.sandbox.observations import read_array
+from reference import mnist_convnet as ref
+
+PROBE_IMAGES = 16
+
+
+def probe_images(rng: np.random.Generator) -> dict:
+    return {"images": rng.uniform(0, 1, (PROBE_IMAGES, 28, 28, 1)).astype("float32")}
+
+
+def outputs_are_probabilities(evidence: Evidence) -> Verdict:
+    observed(evidence, "build", "forward", step="forward")
+    outputs = read_array(evidence.phases["build"].out_dir, "probe_outputs.npy", dtype_kind="f",
+                         shape=(PROBE_IMAGES, 10))
+    sums = outputs.sum(axis=1)
+    if np.all(outputs >= 0) and np.allclose(sums, 1, atol=1e-3):
+        return Verdict(1.0, "Each output row is a probability distribution (non-negative, sums to 1, atol=1e-3).")
+    return Verdict(0.0, f"Output rows should be probabilities: got row sums {np.round(sums[:3], 3).tolist()}..., "
+                        f"smallest value {outputs.min():.3g}; expected non-negative rows that sum to 1. "
+                        "Likely cause: fc2 needs activation='softmax' (the lecture's log-softmax, as probabilities).")
+
+
+RECIPE = {"epochs": ref.EPOCHS, "batch_size": ref.BATCH_SIZE, "learning_rate": ref.LEARNING_RATE}
+
+ASSIGNMENT = Assignment(
+    name="mnist_convnet",
+    title="The lecture's MNIST ConvNet",
+    functions=("build_model",),
+    probe=Path(__file__).with_name("probe.py"),
+    phases=(build_phase(probe_images), train_phase(RECIPE, wall_seconds=300), predict_phase()),
+    checks=(
+        Check("model input and output shapes", 2, model_shapes([[None, 28, 28, 1]], [[None, 10]]), needs=("build",)),
+        Check("layer output shapes: conv1, conv2, fc1, fc2", 3, layer_shapes(
+            {"conv1": [None, 28, 28, 4], "conv2": [None, 14, 14, 8], "fc1": [None, 512], "fc2": [None, 10]},
+            {"conv1": "a 5x5 kernel without padding shrinks 28x28 to 24x24: use padding='same' (pad 2).",
+             "conv2": "conv2 sees the 14x14 output of the first 2x2 max pool and needs padding='same' too."}),
+            needs=("build",)),
+        Check("parameters per layer", 3, layer_params(
+            {"conv1": 104, "conv2": 808, "fc1": 201_216, "fc2": 5_130},
+            {"conv1": "4 filters of 5x5x1 plus 4 biases = 104.",
+             "conv2": "8 filters of 5x5x4 plus 8 biases = 808.",
+             "fc1": "fc1 sees 7*7*8 = 392 inputs (two 'same' convolutions, two 2x2 pools): 392*512 + 512."}),
+            needs=("build",)),
+        Check("total parameters: 207,258", 2, total_params(207_258, cause="compare the per-layer counts above."),
+              needs=("build",)),
+        Check("outputs are probabilities", 1, outputs_are_probabilities, needs=("build",)),
+        Check("accuracy on hidden digits after the course recipe", 9, hidden_accuracy(
+            sample=(0.90, 0.97), full=(0.95, 0.985), classes=10, what="hidden digits",
+            cause="a layer differs from the lecture's network, or the output is not softmax probabilities."),
+            needs=("train", "predict"), hidden=True),
+    ),
+)

@@ -1,0 +1,1 @@
+"""Assignment 4: residual blocks and ResNet-18..152."""

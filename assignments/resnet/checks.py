@@ -1,0 +1,169 @@
+"""Assignment 4 (resnet): what is checked, for how many points."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from grader.assignment import Assignment, Check, Evidence, Phase, Verdict
+from grader.checks import NotObserved, fmt_shape, observed
+from grader.sandbox.observations import read_array
+
+# Trainable parameters with the paper's conventions (no conv bias, BN, projection only where needed).
+PARAMS = {18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160, 152: 60_192_808}
+PAPER_MULTIPLY_ADDS = {18: 1.8e9, 34: 3.6e9, 50: 3.8e9, 101: 7.6e9, 152: 11.3e9}
+MULTIPLY_ADDS_TOLERANCE = 0.03
+BLOCK_SHAPES = {
+    "basic_identity": [None, 8, 8, 16], "basic_downsample": [None, 4, 4, 32],
+    "bottleneck_identity": [None, 8, 8, 64], "bottleneck_downsample": [None, 4, 4, 128],
+    "bottleneck_widen": [None, 8, 8, 64],
+}
+# 3x3 convs without bias + BN (gamma, beta) per conv, plus a 1x1 projection + BN where the shape changes.
+BLOCK_PARAMS = {
+    "basic_identity": 9 * 16 * 16 + 9 * 16 * 16 + 2 * 32,
+    "basic_downsample": 9 * 16 * 32 + 9 * 32 * 32 + 2 * 64 + (16 * 32 + 64),
+    "bottleneck_identity": 64 * 16 + 9 * 16 * 16 + 16 * 64 + 2 * (16 + 16 + 64),
+    "bottleneck_downsample": 64 * 32 + 9 * 32 * 32 + 32 * 128 + 2 * (32 + 32 + 128) + (64 * 128 + 2 * 128),
+    "bottleneck_widen": 16 * 16 + 9 * 16 * 16 + 16 * 64 + 2 * (16 + 16 + 64) + (16 * 64 + 2 * 64),
+}
+
+
+def block_input(rng: np.random.Generator) -> dict:
+    # Negative values too, so that ReLU(x) differs from x.
+    return {"block_input": rng.normal(size=(4, 8, 8, 16)).astype("float32")}
+
+
+def multiply_adds(summary: dict) -> int:
+    """Multiply-adds of convolution and dense layers, from the observed kernel and output shapes."""
+    total = 0
+    for layer in summary.get("layers", []):
+        kernel, out = layer.get("kernel_shape"), layer.get("output_shape")
+        if not kernel or not out or not isinstance(out[0], (int, type(None))):
+            continue
+        if len(kernel) == 4 and len(out) == 4:
+            total += out[1] * out[2] * math.prod(kernel)
+        elif len(kernel) == 2:
+            total += math.prod(kernel)
+    return total
+
+
+def block_shapes(kind: str):
+    def check(evidence: Evidence) -> Verdict:
+        right, lines = 0, []
+        keys = [k for k in BLOCK_SHAPES if k.startswith(kind)]
+        for key in keys:
+            got = observed(evidence, "build", key)["output_shapes"][0]
+            if got == BLOCK_SHAPES[key]:
+                right += 1
+            else:
+                lines.append(f"{key.replace('_', ' ')} block: output got {fmt_shape(got)}, expected "
+                             f"{fmt_shape(BLOCK_SHAPES[key])}.")
+        if kind == "bottleneck" and lines:
+            lines.append("Likely cause: a bottleneck block outputs 4 * filters channels; stride 2 halves height and width.")
+        return Verdict(right / len(keys), "\n".join(lines) or f"All {len(keys)} {kind} block shapes as expected.")
+
+    return check
+
+
+def block_params(evidence: Evidence) -> Verdict:
+    right, lines = 0, []
+    for key, expected in BLOCK_PARAMS.items():
+        got = observed(evidence, "build", key)["trainable_params"]
+        if got == expected:
+            right += 1
+            continue
+        cause = ("a projection shortcut (1x1 conv + BN) belongs only where the shape changes"
+                 if "identity" in key else "where the shape changes, the shortcut is a 1x1 conv (stride s, no bias) + BN")
+        lines.append(f"{key.replace('_', ' ')} block: trainable parameters got {got:,}, expected {expected:,}. "
+                     f"Likely cause: convolutions must have use_bias=False, each followed by BatchNormalization; {cause}.")
+    return Verdict(right / len(BLOCK_PARAMS), "\n".join(lines) or "Block parameter counts as expected.")
+
+
+def zeroed_block(key: str, name: str):
+    def check(evidence: Evidence) -> Verdict:
+        observed(evidence, "build", key)
+        x = evidence.secrets["block_input"]
+        got = read_array(evidence.phases["build"].out_dir, f"{key}.npy", dtype_kind="f", shape=x.shape)
+        expected = np.maximum(x, 0)
+        if np.allclose(got, expected, atol=1e-5):
+            return Verdict(1.0, f"With every convolution weight zeroed, the {name} returns ReLU(x) (atol=1e-5): "
+                                "the identity shortcut is there.")
+        cause = ("it returned all zeros: the shortcut (x added before the last ReLU) is missing."
+                 if np.allclose(got, 0, atol=1e-5) else "the block must add its input x to F(x) before the final ReLU.")
+        return Verdict(0.0, f"With every convolution weight zeroed, the {name} should return ReLU(x); "
+                            f"largest difference {np.abs(got - expected).max():.3g}. Likely cause: {cause}")
+
+    return check
+
+
+def resnet_params(evidence: Evidence) -> Verdict:
+    right, lines = 0, []
+    for depth, expected in PARAMS.items():
+        try:
+            got = observed(evidence, "build", f"resnet{depth}")["trainable_params"]
+        except NotObserved as missing:
+            lines.append(f"ResNet-{depth}: {missing}")
+            continue
+        if got == expected:
+            right += 1
+        else:
+            lines.append(f"ResNet-{depth}: trainable parameters got {got:,}, expected {expected:,}.")
+    if lines:
+        lines.append("Likely cause: the stage table (blocks per stage), bias in convolutions, or projections.")
+    return Verdict(right / len(PARAMS), "\n".join(lines) or "All five depths have the paper's parameter counts.")
+
+
+def resnet_multiply_adds(evidence: Evidence) -> Verdict:
+    right, lines = 0, []
+    for depth, paper in PAPER_MULTIPLY_ADDS.items():
+        try:
+            got = multiply_adds(observed(evidence, "build", f"resnet{depth}"))
+        except NotObserved as missing:
+            lines.append(f"ResNet-{depth}: {missing}")
+            continue
+        if abs(got - paper) <= MULTIPLY_ADDS_TOLERANCE * paper:
+            right += 1
+        else:
+            cause = (" Likely cause: the stride-2 of a down-sampling bottleneck belongs on its first 1x1 conv."
+                     if depth >= 50 else "")
+            lines.append(f"ResNet-{depth}: {got / 1e9:.2f}e9 multiply-adds at 224x224, expected {paper / 1e9:.1f}e9 "
+                         f"within {MULTIPLY_ADDS_TOLERANCE:.0%}.{cause}")
+    return Verdict(right / len(PAPER_MULTIPLY_ADDS), "\n".join(lines) or "Multiply-adds within 3% of the paper.")
+
+
+def resnet_shapes(evidence: Evidence) -> Verdict:
+    problems = []
+    for key, expected_in, expected_out in (("resnet18", [[None, 224, 224, 3]], [[None, 1000]]),
+                                            ("resnet18_small", [[None, 64, 64, 3]], [[None, 10]])):
+        summary = observed(evidence, "build", key)
+        if summary["input_shapes"] != expected_in or summary["output_shapes"] != expected_out:
+            problems.append(f"{key}: got {fmt_shape(summary['input_shapes'])} -> {fmt_shape(summary['output_shapes'])}, "
+                            f"expected {fmt_shape(expected_in)} -> {fmt_shape(expected_out)}.")
+    if problems:
+        return Verdict(0.0, "\n".join(problems) + " Likely cause: build_resnet must use its input_shape and num_classes arguments.")
+    return Verdict(1.0, "build_resnet honours input_shape and num_classes.")
+
+
+def _remember_block_input(context) -> dict:
+    arrays = block_input(np.random.default_rng(11))
+    context.secrets.update(arrays)
+    return {**arrays, "args": {"seed": 0}}
+
+
+ASSIGNMENT = Assignment(
+    name="resnet",
+    title="Residual blocks and ResNet-18..152",
+    functions=("basic_block", "bottleneck_block", "build_resnet"),
+    probe=Path(__file__).with_name("probe.py"),
+    phases=(Phase("build", wall_seconds=180, inputs=_remember_block_input),),
+    checks=(
+        Check("basic_block output shapes", 2, block_shapes("basic"), needs=("build",)),
+        Check("bottleneck_block output shapes", 2, block_shapes("bottleneck"), needs=("build",)),
+        Check("block parameters: no bias, BN, projection only where the shape changes", 3, block_params, needs=("build",)),
+        Check("basic_block: identity shortcut (zeroed convs give ReLU(x))", 3, zeroed_block("basic_zeroed", "basic block"), needs=("build",)),
+        Check("bottleneck_block: identity shortcut (zeroed convs give ReLU(x))", 3, zeroed_block("bottleneck_zeroed", "bottleneck block"), needs=("build",)),
+        Check("ResNet-18..152 trainable parameters", 5, resnet_params, needs=("build",)),
+        Check("ResNet-18..152 multiply-adds within 3% of the paper", 3, resnet_multiply_adds, needs=("build",)),
+        Check("build_resnet input_shape and num_classes", 1, resnet_shapes, needs=("build",)),
+    ),
+)

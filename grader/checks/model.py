@@ -1,0 +1,105 @@
+"""Checks on a Keras model that the probe described: named layers, shapes, parameter counts."""
+
+from __future__ import annotations
+
+from grader.assignment import Evidence, Verdict
+from grader.checks import NotObserved, fmt_shape, observed
+
+
+def find_layer(summary: dict, name: str) -> dict:
+    for layer in summary.get("layers", []):
+        if layer.get("name") == name:
+            return layer
+    names = ", ".join(layer.get("name", "?") for layer in summary.get("layers", []))
+    raise NotObserved(f"Your model has no layer named '{name}' (it has: {names}). "
+                      f"Pass name='{name}' when you create that layer: the grader finds layers by name.")
+
+
+def model_shapes(inputs: list, outputs: list, step: str = "build_model", key: str = "model", phase: str = "build"):
+    """The model's input and output shapes, e.g. [[None, 28, 28, 1]] and [[None, 10]]."""
+
+    def check(evidence: Evidence) -> Verdict:
+        summary = observed(evidence, phase, key, step)
+        got_in, got_out = summary.get("input_shapes"), summary.get("output_shapes")
+        problems = []
+        if got_in != inputs:
+            problems.append(f"input: got {fmt_shape(got_in)}, expected {fmt_shape(inputs)}")
+        if got_out != outputs:
+            problems.append(f"output: got {fmt_shape(got_out)}, expected {fmt_shape(outputs)}")
+        if problems:
+            return Verdict(0.0, "Model shapes are wrong: " + "; ".join(problems) + ".")
+        return Verdict(1.0, f"Input {fmt_shape(inputs)} and output {fmt_shape(outputs)} as expected.")
+
+    return check
+
+
+def layer_shapes(expected: dict[str, list], causes: dict[str, str] | None = None, step: str = "build_model",
+                 key: str = "model", phase: str = "build"):
+    """Output shape of each named layer; partial credit per correct layer."""
+    causes = causes or {}
+
+    def check(evidence: Evidence) -> Verdict:
+        summary = observed(evidence, phase, key, step)
+        right, lines = 0, []
+        for name, shape in expected.items():
+            try:
+                got = find_layer(summary, name).get("output_shape")
+            except NotObserved as missing:
+                lines.append(str(missing))
+                continue
+            if got == shape:
+                right += 1
+            else:
+                cause = f" Likely cause: {causes[name]}" if name in causes else ""
+                lines.append(f"Layer '{name}': output shape got {fmt_shape(got)}, expected {fmt_shape(shape)}.{cause}")
+        if not lines:
+            return Verdict(1.0, f"All {len(expected)} layers have the expected output shapes.")
+        return Verdict(right / len(expected), "\n".join(lines))
+
+    return check
+
+
+def layer_params(expected: dict[str, int], causes: dict[str, str] | None = None, trainable: bool = True,
+                 step: str = "build_model", key: str = "model", phase: str = "build"):
+    """Trainable (or non-trainable) parameters of each named layer; partial credit per layer."""
+    causes = causes or {}
+    kind = "trainable" if trainable else "non-trainable"
+
+    def check(evidence: Evidence) -> Verdict:
+        summary = observed(evidence, phase, key, step)
+        right, lines = 0, []
+        for name, count in expected.items():
+            try:
+                got = find_layer(summary, name).get(f"{kind}_params")
+            except NotObserved as missing:
+                lines.append(str(missing))
+                continue
+            if got == count:
+                right += 1
+            else:
+                cause = f" Likely cause: {causes[name]}" if name in causes else ""
+                lines.append(f"Layer '{name}': {kind} parameters got {got:,}, expected {count:,}.{cause}")
+        if not lines:
+            return Verdict(1.0, f"All {len(expected)} layers have the expected number of {kind} parameters.")
+        return Verdict(right / len(expected), "\n".join(lines))
+
+    return check
+
+
+def total_params(trainable: int, non_trainable: int | None = None, cause: str = "", step: str = "build_model",
+                 key: str = "model", phase: str = "build"):
+    """The model's total trainable (and optionally non-trainable) parameters."""
+
+    def check(evidence: Evidence) -> Verdict:
+        summary = observed(evidence, phase, key, step)
+        got_t, got_n = summary.get("trainable_params"), summary.get("non_trainable_params")
+        problems = []
+        if got_t != trainable:
+            problems.append(f"trainable parameters: got {got_t:,}, expected {trainable:,}")
+        if non_trainable is not None and got_n != non_trainable:
+            problems.append(f"non-trainable parameters: got {got_n:,}, expected {non_trainable:,}")
+        if problems:
+            return Verdict(0.0, "; ".join(problems).capitalize() + "." + (f" Likely cause: {cause}" if cause else ""))
+        return Verdict(1.0, f"{trainable:,} trainable parameters, as expected.")
+
+    return check

@@ -1,0 +1,223 @@
+"""`python -m grader`: grade one submission or a class, self-check, export, list assignments."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import io
+import json
+import sys
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from grader.assignment import assignment_names, load_assignment
+from grader.config import Config
+from grader.feedback import format_report
+from grader.grading import grade, grader_version
+from grader.results import GradingReport
+
+USAGE_ERROR = 2
+SUBMISSION_SUFFIXES = {".py", ".ipynb", ".zip"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    config = Config.from_env()
+    if getattr(args, "db", None):
+        config = dataclasses.replace(config, db_url=args.db)
+    try:
+        return args.run(args, config)
+    except ValueError as error:  # unknown assignment, bad path: the user's mistake, not a grader fault
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, run, help_text):
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(run=run)
+        return command
+
+    one = add("grade", cmd_grade, "grade one submission (.py, .ipynb, folder or zip) and store the result")
+    one.add_argument("path", type=Path)
+    one.add_argument("--assignment", "-a", required=True)
+    one.add_argument("--student", help="student id (default: the file or folder name)")
+    one.add_argument("--db", help="gradebook URL (default: GRADER_DB_URL, else var/grades.db)")
+    one.add_argument("--timeout", type=float, help="wall-clock limit of every phase, in seconds")
+    one.add_argument("--json", action="store_true", help="print Gradescope's results.json instead of text")
+
+    many = add("grade-all", cmd_grade_all, "grade every submission in a folder: one file or folder per student")
+    many.add_argument("directory", type=Path)
+    many.add_argument("--assignment", "-a", required=True)
+    many.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    many.add_argument("--db")
+    many.add_argument("--timeout", type=float)
+
+    check = add("check", cmd_check, "self-check: run the public checks only, without a gradebook or hidden data")
+    check.add_argument("path", type=Path)
+    check.add_argument("--assignment", "-a", required=True)
+    check.add_argument("--timeout", type=float)
+
+    export = add("export", cmd_export, "export grades as CSV or Gradescope results")
+    export.add_argument("--format", choices=("csv", "gradescope"), required=True)
+    export.add_argument("--assignment", "-a")
+    export.add_argument("--db")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+
+    add("assignments", cmd_assignments, "list the assignments with their points and time limits")
+    return parser
+
+
+def cmd_assignments(args, config: Config) -> int:
+    for name in assignment_names():
+        assignment = load_assignment(name)
+        limits = ", ".join(f"{p.name} {p.wall_seconds:.0f} s" for p in assignment.phases)
+        print(f"{name:14} {assignment.max_points:>5g} points ({assignment.public_points():g} public)  "
+              f"{assignment.title}\n{'':14} phases: {limits}; functions: {', '.join(assignment.functions)}")
+    return 0
+
+
+def cmd_check(args, config: Config) -> int:
+    assignment = load_assignment(args.assignment)
+    report = grade(_existing(args.path), assignment, config, self_check=True, timeout=args.timeout)
+    print(format_report(report, f"Self-check of {assignment.name} (public checks only)"))
+    return 0
+
+
+def cmd_grade(args, config: Config) -> int:
+    from grader.store import Gradebook
+
+    assignment = load_assignment(args.assignment)
+    path = _existing(args.path)
+    student = args.student or _student_id(path)
+    with Gradebook(config.db_url) as gradebook:
+        report = _grade_and_store(gradebook, path, student, assignment, config, args.timeout, slot=0)
+    if args.json:
+        print(json.dumps(report.to_gradescope(), indent=2))
+    else:
+        print(format_report(report, assignment.name))
+    return 0
+
+
+def cmd_grade_all(args, config: Config) -> int:
+    from grader.store import Gradebook
+
+    assignment = load_assignment(args.assignment)
+    directory = _existing(args.directory)
+    entries = sorted(p for p in directory.iterdir()
+                     if not p.name.startswith(".") and (p.is_dir() or p.suffix in SUBMISSION_SUFFIXES))
+    if args.workers < 1:
+        raise ValueError(f"Expected a strictly positive value. Received workers={args.workers}.")
+    progress = _Progress(len(entries))
+    slots = list(range(args.workers))
+    slot_lock = threading.Lock()
+    with Gradebook(config.db_url) as gradebook:
+        def one(path: Path) -> None:
+            with slot_lock:
+                slot = slots.pop()
+            try:
+                student = _student_id(path)
+                content, content_hash = _content_of(path)
+                version = grader_version(assignment)
+                if gradebook.find_graded(student, assignment.name, content_hash, version) is not None:
+                    progress.done(student, "unchanged, skipped")
+                    return
+                report = _grade_and_store(gradebook, path, student, assignment, config, args.timeout, slot,
+                                          content=(content, content_hash))
+                progress.done(student, f"{report.score:g}/{report.max_score:g} in {report.execution_seconds:.0f} s")
+            except Exception as error:  # the batch goes on; the gradebook has the details
+                progress.done(path.name, f"grader error: {error}")
+            finally:
+                with slot_lock:
+                    slots.append(slot)
+
+        with ThreadPoolExecutor(max_workers=args.workers) as pool:
+            list(pool.map(one, entries))
+    print(f"Graded {len(entries)} submissions of {assignment.name} in {time.perf_counter() - progress.started:.0f} s.",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_export(args, config: Config) -> int:
+    from grader.export import export_csv, export_gradescope
+    from grader.store import Gradebook
+
+    if args.format == "gradescope" and not args.assignment:
+        raise ValueError("--format gradescope needs --assignment: Gradescope results are per assignment.")
+    out = open(args.out, "w", newline="") if args.out else sys.stdout
+    try:
+        with Gradebook(config.db_url) as gradebook:
+            if args.format == "csv":
+                export_csv(gradebook, args.assignment, out)
+            else:
+                export_gradescope(gradebook, args.assignment, out)
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
+def _grade_and_store(gradebook, path: Path, student: str, assignment, config: Config, timeout, slot: int,
+                     content: tuple[bytes, str] | None = None) -> GradingReport:
+    content, content_hash = content or _content_of(path)
+    gradebook.ensure_student(student)
+    submission_id, _ = gradebook.add_submission(student, assignment.name, path.name, content, content_hash)
+    gradebook.set_status(submission_id, "grading")
+    try:
+        report = grade(path, assignment, config, student=student, timeout=timeout, slot=slot)
+    except Exception as error:  # a grader fault: recorded as such, never as a zero for the student
+        import traceback
+
+        gradebook.record_error(submission_id, f"The grader failed: {error}", traceback.format_exc())
+        raise
+    gradebook.record_report(submission_id, report)
+    return report
+
+
+def _content_of(path: Path) -> tuple[bytes, str]:
+    """The bytes kept in the gradebook (a folder becomes a zip) and their hash."""
+    if path.is_dir():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
+                info = zipfile.ZipInfo(str(file.relative_to(path)), date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(info, file.read_bytes())
+        content = buffer.getvalue()
+    else:
+        content = path.read_bytes()
+    return content, hashlib.sha256(content).hexdigest()
+
+
+def _student_id(path: Path) -> str:
+    return path.name if path.is_dir() else path.stem
+
+
+def _existing(path: Path) -> Path:
+    if not path.exists():
+        raise ValueError(f"{path} does not exist.")
+    return path
+
+
+class _Progress:
+    """A one-line-per-submission progress bar on standard error, safe from several threads."""
+
+    def __init__(self, total: int):
+        self.total, self.count, self.started = total, 0, time.perf_counter()
+        self._lock = threading.Lock()
+
+    def done(self, name: str, what: str) -> None:
+        with self._lock:
+            self.count += 1
+            width = 24
+            filled = width * self.count // max(self.total, 1)
+            elapsed = time.perf_counter() - self.started
+            print(f"[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.total} {elapsed:5.0f} s  {name}: {what}",
+                  file=sys.stderr, flush=True)

@@ -1,0 +1,207 @@
+"""Grades one submission: load it, run the assignment's phases in sandboxes, score the observations."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import stat
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import __version__
+from grader.assignment import Assignment, Evidence, Phase, PhaseOutcome
+from grader.checks import NotObserved
+from grader.config import Config
+from grader.data import MnistData, load_mnist
+from grader.results import CheckResult, GradingReport
+from grader.sandbox import Limits, SandboxRun, run_sandboxed
+from grader.sandbox.observations import ObservationError, read_json
+from grader.submission import Submission, SubmissionError, load_submission, missing_functions, write_for_sandbox
+
+PROBE_DIR = Path(__file__).resolve().parent / "probe"
+PROBE_FILES = ("driver.py", "keras_probe.py", "device.py")
+MAX_CARRIED_FILE = 512 * 2**20  # a trained model handed from one phase to the next
+OUTPUT_TAIL = 1500  # characters of the sandbox's output a student sees when a phase fails
+
+
+@dataclass
+class GradingContext:
+    """What phase input builders may use; anything they put in `secrets` stays on the trusted side."""
+
+    config: Config
+    assignment: Assignment
+    self_check: bool
+    phases: dict[str, PhaseOutcome] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
+    _mnist: MnistData | None = None
+
+    def mnist(self) -> MnistData:
+        if self._mnist is None:
+            self._mnist = load_mnist(self.config)
+        return self._mnist
+
+    def secret_rng(self, purpose: str) -> np.random.Generator:
+        """A generator seeded from the instructor's secret: students cannot reproduce hidden draws."""
+        digest = hmac.new(self.config.secret().encode(), purpose.encode(), hashlib.sha256).digest()
+        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+    def carried_file(self, phase: str, name: str) -> Path:
+        """A file an earlier phase wrote, checked to be a plain file of sane size before it is passed on."""
+        outcome = self.phases[phase]
+        path = outcome.out_dir / name
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CARRIED_FILE:
+            raise ObservationError(f"{name} from the {phase} phase is not a plain file of at most "
+                                   f"{MAX_CARRIED_FILE // 2**20} MiB")
+        return path
+
+
+def grader_version(assignment: Assignment) -> str:
+    """Changes whenever the assignment's checks or probe change, so stored results say what graded them."""
+    digest = hashlib.sha256()
+    for path in (assignment.probe, assignment.probe.with_name("checks.py"), *(PROBE_DIR / f for f in PROBE_FILES)):
+        digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:8]}"
+
+
+def grade(path: Path, assignment: Assignment, config: Config, *, student: str | None = None,
+          self_check: bool = False, timeout: float | None = None, slot: int = 0) -> GradingReport:
+    """Grades the submission at `path`. Never raises for anything the submission does."""
+    started = time.perf_counter()
+    report = GradingReport(assignment.name, student, [], grader_version=grader_version(assignment))
+    checks = [check for check in assignment.checks if not (self_check and check.hidden)]
+    try:
+        submission = load_submission(path, expected_functions=assignment.functions)
+    except SubmissionError as error:
+        report.checks = [CheckResult.error(c.name, c.points, str(error), c.hidden) for c in checks]
+        report.execution_seconds = time.perf_counter() - started
+        return report
+
+    report.notes += list(submission.notes)
+    missing = missing_functions(submission, assignment.functions)
+    if missing:
+        report.notes.append(f"Your file does not define {', '.join(f'{m}()' for m in missing)}: "
+                            "the checks that call it score zero.")
+    context = GradingContext(config, assignment, self_check)
+    context.secrets["imported_modules"] = sorted(submission.imported_modules())
+    logs = []
+    with tempfile.TemporaryDirectory(prefix="grade-") as workdir:
+        failed: PhaseOutcome | None = None
+        for phase in assignment.phases:
+            if self_check and phase.hidden:
+                context.phases[phase.name] = PhaseOutcome(phase.name, False, {}, None)
+                continue
+            if failed is not None:
+                # A submission that hangs or crashes once would only do it again, at the cost of every limit.
+                context.phases[phase.name] = PhaseOutcome(
+                    phase.name, False, {}, None, f"Not run, because the {failed.name} phase failed:\n{failed.failure}")
+                continue
+            outcome, run = _run_phase(phase, submission, context, Path(workdir), timeout, slot)
+            if outcome.failure:
+                failed = outcome
+            context.phases[phase.name] = outcome
+            report.phase_seconds[phase.name] = round(outcome.seconds, 2)
+            if run is not None:
+                logs.append(f"== phase {phase.name}: {run.describe()} ({run.isolation})\n{run.output}")
+                if run.isolation != "bubblewrap" and not any("isolation is weak" in n for n in report.notes):
+                    report.notes.append("Warning: bubblewrap is not available, so isolation is weak "
+                                        "(a plain subprocess with resource limits).")
+            device = outcome.observations.get("device")
+            if isinstance(device, str) and not report.device:
+                report.device = device[:200]
+        evidence = Evidence(context.phases, context.secrets)
+        for check in checks:
+            report.checks.append(_score(check, evidence, logs))
+    if report.device:
+        report.notes.append(f"Graded on {report.device}.")
+    report.instructor_log = "\n".join(logs)[-200_000:]
+    report.execution_seconds = time.perf_counter() - started
+    return report
+
+
+def _score(check, evidence: Evidence, logs: list[str]) -> CheckResult:
+    for phase in check.needs:
+        outcome = evidence.phases.get(phase)
+        if outcome is not None and outcome.failure:
+            return CheckResult.error(check.name, check.points, outcome.failure, check.hidden)
+    try:
+        verdict = check.run(evidence)
+    except NotObserved as missing:
+        return CheckResult.error(check.name, check.points, str(missing), check.hidden)
+    except Exception:  # a grader bug or malformed observations: zero for now, details for staff
+        logs.append(f"== check {check.name} failed inside the grader\n{traceback.format_exc()}")
+        return CheckResult.error(check.name, check.points, "The grader could not evaluate this check on your "
+                                 "code's output; the course staff have the details.", check.hidden)
+    return CheckResult.scored(check.name, check.points, verdict.fraction, verdict.message, check.hidden)
+
+
+def _run_phase(phase: Phase, submission: Submission, context: GradingContext, workdir: Path,
+               timeout: float | None, slot: int) -> tuple[PhaseOutcome, SandboxRun | None]:
+    root = workdir / phase.name
+    dirs = {name: root / name for name in ("submission", "inputs", "probe", "out")}
+    for directory in dirs.values():
+        directory.mkdir(parents=True)
+    write_for_sandbox(submission, dirs["submission"])
+    for name in PROBE_FILES:
+        shutil.copy(PROBE_DIR / name, dirs["probe"] / name)
+    shutil.copy(context.assignment.probe, dirs["probe"] / "assignment_probe.py")
+    try:
+        files = phase.inputs(context) if phase.inputs else {}
+    except ObservationError as error:
+        return PhaseOutcome(phase.name, True, {}, None, f"The {phase.name} phase could not start: {error}"), None
+    _write_inputs(files, dirs["inputs"])
+
+    config = context.config
+    limits = config.limits.replace(wall_seconds=timeout or phase.wall_seconds)
+    run = run_sandboxed(
+        [config.sandbox_python, "/probe/driver.py", phase.name],
+        ro_binds={dirs["submission"]: "/submission", dirs["inputs"]: "/inputs", dirs["probe"]: "/probe"},
+        rw_binds={dirs["out"]: "/out"},
+        limits=limits, env=config.sandbox_env(), slot=slot, use_bubblewrap=config.use_bubblewrap,
+    )
+    outcome = PhaseOutcome(phase.name, True, {}, dirs["out"], seconds=run.wall_seconds)
+    try:
+        observations = read_json(dirs["out"], "observations.json")
+        if not isinstance(observations, dict):
+            raise ObservationError("observations.json is not a JSON object")
+        outcome.observations = observations
+    except ObservationError as error:
+        outcome.failure = _phase_failure(phase, run, limits, str(error))
+    if run.status in ("timeout", "memory"):
+        outcome.failure = _phase_failure(phase, run, limits, None)
+    return outcome, run
+
+
+def _phase_failure(phase: Phase, run: SandboxRun, limits: Limits, detail: str | None) -> str:
+    if run.status == "timeout":
+        why = (f"Your code did not finish the {phase.name} phase within {limits.wall_seconds:.0f} s (its time limit). "
+               "Likely cause: an endless loop, waiting for input, or training far longer than the recipe.")
+    elif run.status == "memory":
+        why = (f"Your code used more than {limits.memory_bytes / 2**30:.1f} GiB of memory in the {phase.name} phase. "
+               "Likely cause: a huge layer (check Dense sizes after Flatten) or keeping many copies of the data.")
+    elif run.status == "ok":
+        why = (f"Your code ended the {phase.name} phase without results ({detail}). "
+               "Likely cause: calling sys.exit() or os._exit() at import time.")
+    else:
+        why = f"The {phase.name} phase {run.describe()} before the grader got results."
+    tail = run.output[-OUTPUT_TAIL:].strip()
+    return why + (f"\nLast output:\n{tail}" if tail else "")
+
+
+def _write_inputs(files: dict, inputs_dir: Path) -> None:
+    for name, value in files.items():
+        if name == "args":
+            (inputs_dir / "args.json").write_text(json.dumps(value))
+        elif isinstance(value, Path):
+            shutil.copy(value, inputs_dir / value.name)
+        else:
+            np.save(inputs_dir / f"{name}.npy", np.asarray(value), allow_pickle=False)

@@ -1,0 +1,100 @@
+"""Sandbox entry point: imports the student's module, runs one probe phase, writes observations.json.
+
+Runs inside the sandbox with only the standard library and what the student may
+use (NumPy, Keras). Everything it writes is plain data that the trusted side
+validates again; nothing here is trusted.
+"""
+
+import contextlib
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+SUBMISSION_MODULE = "submission"
+
+
+def sandbox_dir(name: str) -> Path:
+    """/submission, /inputs, /out ... or, in the weaker rlimits mode, the host folder the runner names."""
+    return Path(os.environ.get(f"SANDBOX_{name.upper()}", f"/{name}"))
+
+
+class Probe:
+    """What a phase function gets: the student's module, the inputs, and ways to record observations."""
+
+    def __init__(self, student, inputs: Path, out: Path, args: dict):
+        self.student = student
+        self.inputs = inputs
+        self.out = out
+        self.args = args
+        self.observations: dict = {"errors": {}, "seconds": {}}
+
+    def record(self, key: str, value) -> None:
+        self.observations[key] = value
+
+    def save_array(self, name: str, array) -> None:
+        import numpy as np
+
+        np.save(self.out / f"{name}.npy", np.asarray(array), allow_pickle=False)
+
+    def load_array(self, name: str):
+        import numpy as np
+
+        return np.load(self.inputs / f"{name}.npy", allow_pickle=False)
+
+    @contextlib.contextmanager
+    def step(self, name: str):
+        """Runs one step of the probe; an exception in the student's code is recorded, not fatal."""
+        start = time.perf_counter()
+        try:
+            yield
+        except MemoryError:
+            self.observations["errors"][name] = {"type": "MemoryError", "message": "ran out of memory", "traceback": ""}
+        except Exception as error:  # the student's bug: record it for the feedback, go on with other steps
+            self.observations["errors"][name] = describe_exception(error)
+        finally:
+            self.observations["seconds"][name] = round(time.perf_counter() - start, 3)
+
+    def failed(self, name: str) -> bool:
+        return name in self.observations["errors"]
+
+
+def describe_exception(error: BaseException) -> dict:
+    frames = traceback.extract_tb(error.__traceback__)
+    # Show the student the frames of their own file (and Keras's last line), not the probe's.
+    own = [f for f in frames if f.filename.endswith(f"{SUBMISSION_MODULE}.py")] or frames[-1:]
+    lines = traceback.format_list(own[-4:])
+    return {
+        "type": type(error).__name__,
+        "message": str(error)[:2000],
+        "traceback": "".join(lines)[-3000:],
+    }
+
+
+def main(phase: str) -> int:
+    inputs, out, submission = sandbox_dir("inputs"), sandbox_dir("out"), sandbox_dir("submission")
+    args = json.loads((inputs / "args.json").read_text()) if (inputs / "args.json").exists() else {}
+    sys.path.insert(0, str(sandbox_dir("probe")))
+    sys.path.insert(0, str(submission))
+    import assignment_probe  # the assignment's probe, copied beside this file
+
+    probe = Probe(None, inputs, out, args)
+    started = time.time()
+    with probe.step("import"):
+        probe.student = importlib.import_module(SUBMISSION_MODULE)
+    if probe.student is not None:
+        assignment_probe.PHASES[phase](probe)
+    probe.record("phase", phase)
+    probe.record("wall_seconds", round(time.time() - started, 3))
+    # Written last and atomically: the trusted side treats a missing file as "no result".
+    tmp = out / "observations.json.tmp"
+    tmp.write_text(json.dumps(probe.observations, default=repr))
+    tmp.replace(out / "observations.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

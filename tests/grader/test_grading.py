@@ -1,0 +1,145 @@
+"""The grading pipeline end to end: reference solutions, bad submissions, and what the sandbox hides."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import assignment_names, load_assignment
+from grader.config import REPO_ROOT, Config
+from grader.data import NPM_NPZ
+from grader.grading import grade
+from grader.sandbox import bubblewrap_available
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+BAD_INPUTS = FIXTURES / "submissions"
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> Config:
+    assert bubblewrap_available(), "bubblewrap does not work here: run `make setup`"
+    secret = tmp_path_factory.mktemp("secret") / "secret"
+    return Config(use_keras_download=False, secret_path=secret)
+
+
+def assert_full_marks(report):
+    lost = [f"{c.name}: {c.message}" for c in report.checks if c.points < c.max_points]
+    assert not lost, "\n".join(lost) + "\n" + report.instructor_log[-3000:]
+    assert report.score == report.max_score > 0
+
+
+@pytest.mark.parametrize("name", ["conv_ops", "resnet"])
+def test_reference_scores_full_marks(name, config):
+    report = grade(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="reference")
+    assert_full_marks(report)
+    assert any(check.hidden for check in report.checks) == (name == "conv_ops")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist_convnet", "lenet5", "digit_adder"])
+def test_trained_reference_scores_full_marks(name, config):
+    report = grade(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="reference")
+    assert_full_marks(report)
+    assert set(report.phase_seconds) == {"build", "train", "predict"}
+
+
+@pytest.mark.parametrize("name", ["mnist_convnet", "lenet5", "resnet", "digit_adder"])
+def test_reference_passes_the_self_check(name, config):
+    report = grade(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, self_check=True)
+    assert_full_marks(report)
+    assert not any(check.hidden for check in report.checks)
+
+
+BAD = [
+    ("not_python.py", "not a UTF-8 text file"),
+    ("empty.py", "empty"),
+    ("comments_only.py", "empty"),
+    ("syntax_error.py", "line 7"),
+    ("syntax_error.ipynb", "cell 2"),
+    ("not_a_notebook.ipynb", "notebook"),
+    ("wrong_format.docx", ".docx"),
+    ("two_files", "b.py"),
+    ("zip_slip.zip", "outside itself"),
+    ("zip_absolute.zip", "outside itself"),
+    ("zip_bomb.zip", "limit"),
+    ("zip_symlink.zip", "link"),
+]
+
+
+@pytest.mark.parametrize("fixture, message", BAD)
+def test_a_bad_submission_scores_zero_with_a_reason(fixture, message, config):
+    report = grade(BAD_INPUTS / fixture, load_assignment("conv_ops"), config, self_check=True)
+    assert report.score == 0
+    assert all(check.status == "error" for check in report.checks)
+    assert message.lower() in report.checks[0].message.lower(), report.checks[0].message
+    assert "Traceback" not in report.checks[0].message
+
+
+def test_a_missing_function_costs_only_its_checks(config, tmp_path):
+    partial = tmp_path / "partial.py"
+    source = (REPO_ROOT / "reference" / "conv_ops.py").read_text()
+    partial.write_text(source.replace("def conv_param_count(", "def conv_param_count_typo("))
+    report = grade(partial, load_assignment("conv_ops"), config, self_check=True)
+    by_name = {check.name: check for check in report.checks}
+    assert by_name["conv_param_count"].points == 0
+    assert by_name["conv2d: the course's worked examples"].status == "passed"
+    assert any("conv_param_count()" in note for note in report.notes)
+
+
+def test_a_notebook_with_magics_is_graded_and_says_what_it_skipped(config, tmp_path):
+    code = (REPO_ROOT / "reference" / "conv_ops.py").read_text()
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "%matplotlib inline\n!pip install numpy\n"},
+        {"cell_type": "markdown", "metadata": {}, "source": "# My solution"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": code}]}
+    path = tmp_path / "solution.ipynb"
+    path.write_text(json.dumps(notebook))
+    report = grade(path, load_assignment("conv_ops"), config, self_check=True)
+    assert_full_marks(report)
+    assert any("%matplotlib inline" in note for note in report.notes)
+
+
+def test_a_submission_that_never_returns_times_out_with_a_message(config):
+    report = grade(FIXTURES / "attacks" / "never_returns.py", load_assignment("conv_ops"), config,
+                   self_check=True, timeout=3)
+    assert report.score == 0
+    assert "within 3 s" in report.checks[0].message
+    assert report.execution_seconds < 30
+
+
+def test_exiting_before_results_is_not_mistaken_for_results(config):
+    report = grade(FIXTURES / "attacks" / "exits_early.py", load_assignment("conv_ops"), config, self_check=True)
+    assert report.score == 0
+    assert "without results" in report.checks[0].message
+
+
+def test_the_sandbox_sees_neither_hidden_data_nor_reference_nor_gradebook(config, tmp_path):
+    gradebook = tmp_path / "grades.db"
+    gradebook.write_bytes(b"SQLite format 3\0")
+    config.secret()  # make sure the secret file exists, so that reading it is a real attempt
+    targets = [config.data_dir / NPM_NPZ, REPO_ROOT / "reference" / "conv_ops.py", gradebook,
+               config.secret_path, REPO_ROOT / "grader" / "grading.py", Path.home() / ".bash_history"]
+    source = (FIXTURES / "attacks" / "snoop_and_write.py").read_text()
+    submission = tmp_path / "snoop.py"
+    submission.write_text(source.replace("TARGETS = []", f"TARGETS = {[str(t) for t in targets]!r}"))
+    before = {path: path.read_bytes() for path in targets if path.exists()}
+
+    report = grade(submission, load_assignment("conv_ops"), config, self_check=True)
+
+    log = report.instructor_log
+    assert "LEAK" not in log, log
+    for target in targets:
+        assert f"blocked read {target}" in log, f"{target} was not tried:\n{log}"
+    assert "blocked network" in log and "blocked dns" in log
+    assert {path: path.read_bytes() for path in before} == before
+    assert not (REPO_ROOT / "x").exists()
+
+
+def test_every_assignment_loads_with_points_and_limits():
+    for name in assignment_names():
+        assignment = load_assignment(name)
+        assert assignment.max_points > 0
+        assert all(phase.wall_seconds > 0 for phase in assignment.phases)
+        assert len({check.name for check in assignment.checks}) == len(assignment.checks)
