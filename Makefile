@@ -17,8 +17,15 @@ $(VENV)/.installed: requirements.txt scripts/install_system_packages.sh
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# Grades the example class into the default SQLite gradebook and prints the scoreboard.
+# Re-running skips submissions that are already graded (same bytes, same grader version).
+ASSIGNMENTS := conv_ops mnist_convnet lenet5 resnet digit_adder
 demo: setup
-	$(PY) -m benchmarks.accuracy --quick
+	@for a in $(ASSIGNMENTS); do \
+	  echo "== grading examples/submissions/$$a"; \
+	  $(PY) -m grader grade-all examples/submissions/$$a --assignment $$a || exit 1; \
+	done
+	$(PY) -m grader scoreboard
 
 test: setup
 	$(PY) -m pytest
@@ -28,6 +35,7 @@ test-slow: setup
 
 bench: setup
 	$(PY) -m benchmarks.accuracy
+	$(PY) -m benchmarks.grading
 
 clean:
-	rm -rf $(VENV) data/*.npz data/*.tgz .pytest_cache
+	rm -rf $(VENV) data/*.npz data/*.tgz .pytest_cache var

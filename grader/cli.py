@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--db")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
+    board = add("scoreboard", cmd_scoreboard, "print the ranked scoreboard, students under their pseudonyms")
+    board.add_argument("--db")
+
     add("assignments", cmd_assignments, "list the assignments with their points and time limits")
     return parser
 
@@ -82,6 +85,27 @@ def cmd_assignments(args, config: Config) -> int:
         limits = ", ".join(f"{p.name} {p.wall_seconds:.0f} s" for p in assignment.phases)
         print(f"{name:14} {assignment.max_points:>5g} points ({assignment.public_points():g} public)  "
               f"{assignment.title}\n{'':14} phases: {limits}; functions: {', '.join(assignment.functions)}")
+    return 0
+
+
+def cmd_scoreboard(args, config: Config) -> int:
+    from grader.store import Gradebook
+
+    with Gradebook(config.db_url) as gradebook:
+        rows = gradebook.latest_results()
+    names = sorted({row["assignment"] for row in rows})
+    totals: dict[str, dict] = {}
+    for row in rows:
+        entry = totals.setdefault(row["pseudonym"], {"total": 0.0})
+        entry[row["assignment"]] = row["score"]
+        entry["total"] += row["score"] or 0.0
+    ranked = sorted(totals.items(), key=lambda item: -item[1]["total"])
+    maxima = {name: max((r["max_score"] or 0) for r in rows if r["assignment"] == name) for name in names}
+    header = f"{'rank':>4}  {'student':24}" + "".join(f"{n[:13]:>14}" for n in names) + f"{'total':>8}"
+    print(header + "\n" + "-" * len(header))
+    for rank, (who, entry) in enumerate(ranked, 1):
+        cells = "".join(f"{'-' if entry.get(n) is None else f'{entry[n]:g}/{maxima[n]:g}':>14}" for n in names)
+        print(f"{rank:>4}  {who:24}{cells}{entry['total']:>8g}")
     return 0
 
 

@@ -50,6 +50,24 @@ class Config:
     secret_value: str | None = None
     """GRADER_SECRET, when set."""
 
+    upload_max_bytes: int = 5 * 2**20
+    """Largest file the site accepts (GRADER_UPLOAD_MAX_MB); the grader's own limit is the same."""
+
+    rate_limit: int = 10
+    """Uploads a student may make per assignment within `rate_window_seconds` (GRADER_RATE_LIMIT)."""
+
+    rate_window_seconds: int = 3600
+    """The window of the upload rate limit (GRADER_RATE_WINDOW_S)."""
+
+    instructor_password: str | None = None
+    """GRADER_INSTRUCTOR_PASSWORD; the site also accepts `instructor_password` in Streamlit secrets."""
+
+    lease_seconds: float = 1800
+    """How long a worker may hold a claimed submission before another worker may take it over."""
+
+    max_attempts: int = 3
+    """Gradings a submission gets before a crash-looping one is marked a grader error."""
+
     def secret(self) -> str:
         if self.secret_value:
             return self.secret_value
@@ -83,4 +101,8 @@ class Config:
             use_bubblewrap={"0": False, "1": True}.get(env.get("GRADER_BUBBLEWRAP", "")),
             keras_backend=env.get("KERAS_BACKEND") or defaults.keras_backend,
             secret_value=env.get("GRADER_SECRET") or None,
+            upload_max_bytes=int(float(env.get("GRADER_UPLOAD_MAX_MB", 5)) * 2**20),
+            rate_limit=int(env.get("GRADER_RATE_LIMIT", defaults.rate_limit)),
+            rate_window_seconds=int(env.get("GRADER_RATE_WINDOW_S", defaults.rate_window_seconds)),
+            instructor_password=env.get("GRADER_INSTRUCTOR_PASSWORD") or None,
         )

@@ -80,7 +80,7 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
     report = GradingReport(assignment.name, student, [], grader_version=grader_version(assignment))
     checks = [check for check in assignment.checks if not (self_check and check.hidden)]
     try:
-        submission = load_submission(path, expected_functions=assignment.functions)
+        submission = load_submission(path, max_bytes=config.upload_max_bytes, expected_functions=assignment.functions)
     except SubmissionError as error:
         report.checks = [CheckResult.error(c.name, c.points, str(error), c.hidden) for c in checks]
         report.execution_seconds = time.perf_counter() - started
@@ -110,7 +110,12 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
                 failed = outcome
             context.phases[phase.name] = outcome
             report.phase_seconds[phase.name] = round(outcome.seconds, 2)
+            steps = outcome.observations.get("seconds")
+            if isinstance(steps, dict):
+                report.step_seconds[phase.name] = {str(k): float(v) for k, v in steps.items()
+                                                   if isinstance(v, (int, float))}
             if run is not None:
+                report.phase_cpu_seconds[phase.name] = round(run.cpu_seconds, 2)
                 logs.append(f"== phase {phase.name}: {run.describe()} ({run.isolation})\n{run.output}")
                 if run.isolation != "bubblewrap" and not any("isolation is weak" in n for n in report.notes):
                     report.notes.append("Warning: bubblewrap is not available, so isolation is weak "

