@@ -9,7 +9,7 @@ INPUT_SHAPE = (32, 32, 1)
 NUM_CLASSES = 10
 
 # The paper trained with stochastic diagonal Levenberg-Marquardt for 20 passes over
-# 60,000 digits; Adam with a fixed step is the recipe the course can run everywhere.
+# 60,000 digits; Adam with a cosine-decayed step is the recipe the course can run everywhere.
 EPOCHS = 20
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3

@@ -8,12 +8,14 @@ from grader.assignment import Assignment, Check, Evidence, Phase, Verdict
 from grader.checks import observed
 from grader.checks.accuracy import hidden_accuracy
 from grader.checks.model import model_shapes
+from grader.data import stratified_split
 from grader.phases import build_phase, digit_pairs_phase
 from grader.sandbox.observations import read_array
 
 PROBE_PAIRS = 16
 HIDDEN_PAIRS = 2000
 TRAIN_BUDGET_SECONDS = 180  # what the task promises students: 3 minutes on 2 CPU cores
+TRAIN_DIGITS = 8000  # ... for 8,000 digits: with full MNIST, a fixed stratified subset of the public split
 # The sandbox also imports Keras and builds the model before train_adder starts.
 TRAIN_PHASE_SECONDS = TRAIN_BUDGET_SECONDS + 60
 
@@ -36,7 +38,11 @@ def sums_are_probabilities(evidence: Evidence) -> Verdict:
 def train_phase() -> Phase:
     def inputs(context) -> dict:
         public = context.mnist().public
-        return {"public_images": public.images, "public_labels": public.labels, "args": {"seed": 0}}
+        images, labels = public.images, public.labels
+        if len(labels) > TRAIN_DIGITS:
+            _, subset = stratified_split(images, labels, TRAIN_DIGITS / len(labels), seed=TRAIN_DIGITS)
+            images, labels = subset.images, subset.labels
+        return {"public_images": images, "public_labels": labels, "args": {"seed": 0}}
 
     return Phase("train", TRAIN_PHASE_SECONDS, hidden=True, inputs=inputs)
 
@@ -52,7 +58,7 @@ ASSIGNMENT = Assignment(
             [[None, 28, 28, 1], [None, 28, 28, 1]], [[None, 19]], step="build_adder"), needs=("build",)),
         Check("outputs are probabilities of the sums 0..18", 2, sums_are_probabilities, needs=("build",)),
         Check("accuracy on 2,000 pairs of hidden digits after your train_adder", 15, hidden_accuracy(
-            sample=(0.75, 0.93), full=(0.85, 0.96), classes=19, what="pairs of hidden digits",
+            sample=(0.75, 0.93), full=(0.75, 0.93), classes=19, what="pairs of hidden digits",
             cause="the network reads single digits poorly (train longer, or add the digit labels as an extra loss) "
                   "or the pairs you trained on do not cover all 19 sums."),
             needs=("train", "predict"), hidden=True),

@@ -476,3 +476,10 @@ def test_write_for_sandbox_writes_the_source(tmp_path, module_name):
 def test_write_for_sandbox_refuses_a_name_that_is_not_a_module(tmp_path):
     with pytest.raises(ValueError, match="Received module_name='../evil'"):
         write_for_sandbox(code("x = 1\n"), tmp_path, "../evil")
+
+
+def test_imports_under_the_main_guard_do_not_count(tmp_path):
+    path = tmp_path / "guarded.py"
+    path.write_text("import numpy as np\n\ndef f():\n    return np.zeros(1)\n\n"
+                    "if __name__ == '__main__':\n    import scipy.signal\n    print(scipy.signal)\n")
+    assert load_submission(path).imported_modules() == {"numpy"}
