@@ -82,7 +82,9 @@ ASSIGNMENT = Assignment(
              "c5": "C5 is a 5x5 convolution with 120 maps over the 5x5 S4 maps, giving 1x1x120."},
             step="build_lenet5"), needs=("build",)),
         Check("trainable parameters per layer", 4, layer_params(
-            C1_TO_F6, {"s2": SUBSAMPLING, "s4": SUBSAMPLING,
+            {**C1_TO_F6, "output": 0}, {"s2": SUBSAMPLING, "s4": SUBSAMPLING,
+                                        "output": "the paper's RBF codes are fixed: make them non-trainable "
+                                                  "(840 fixed weights, 0 trainable).",
                        "c3": "C3 holds only the weights of its 60 connections: 60*25 + 16 = 1,516 "
                              "(a full 6x16 kernel has 2,416)."},
             step="build_lenet5"), needs=("build",)),
