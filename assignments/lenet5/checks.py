@@ -73,7 +73,10 @@ ASSIGNMENT = Assignment(
     probe=Path(__file__).with_name("probe.py"),
     phases=(build_phase(probe_images), train_phase(RECIPE, wall_seconds=420), predict_phase()),
     checks=(
-        Check("model input and output shapes", 2, model_shapes([[None, 32, 32, 1]], [[None, 10]], step="build_lenet5"),
+        Check("model input and output shapes", 2, model_shapes(
+            [[None, 32, 32, 1]], [[None, 10]], step="build_lenet5",
+            cause="LeNet-5 reads 32x32 images: the grader pads MNIST's 28x28 digits by 2, so the model "
+                  "must not pad them itself."),
               needs=("build",)),
         Check("layer output shapes c1..output", 3, layer_shapes(
             {"c1": [None, 28, 28, 6], "s2": [None, 14, 14, 6], "c3": [None, 10, 10, 16], "s4": [None, 5, 5, 16],

@@ -15,7 +15,8 @@ def find_layer(summary: dict, name: str) -> dict:
                       f"Pass name='{name}' when you create that layer: the grader finds layers by name.")
 
 
-def model_shapes(inputs: list, outputs: list, step: str = "build_model", key: str = "model", phase: str = "build"):
+def model_shapes(inputs: list, outputs: list, step: str = "build_model", key: str = "model", phase: str = "build",
+                 cause: str = ""):
     """The model's input and output shapes, e.g. [[None, 28, 28, 1]] and [[None, 10]]."""
 
     def check(evidence: Evidence) -> Verdict:
@@ -27,7 +28,8 @@ def model_shapes(inputs: list, outputs: list, step: str = "build_model", key: st
         if got_out != outputs:
             problems.append(f"output: got {fmt_shape(got_out)}, expected {fmt_shape(outputs)}")
         if problems:
-            return Verdict(0.0, "Model shapes are wrong: " + "; ".join(problems) + ".")
+            return Verdict(0.0, "Model shapes are wrong: " + "; ".join(problems) + "."
+                           + (f" Likely cause: {cause}" if cause else ""))
         return Verdict(1.0, f"Input {fmt_shape(inputs)} and output {fmt_shape(outputs)} as expected.")
 
     return check
