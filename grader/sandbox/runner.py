@@ -379,9 +379,12 @@ def _bubblewrap_launch(argv: list[str], binds: list[_Bind], limits: Limits, env:
         targets.append(bind.target)
     # bwrap makes the parents of mount points mode 0700 when it runs as root; the sandbox user
     # must be able to walk through them to reach the interpreter and the binds.
-    mounted = (*_SYSTEM_DIRS, "/proc", "/dev", "/tmp", *targets)
+    # Parents inside the private /tmp count too: a checkout under /tmp (CI's clean clone, say)
+    # puts the virtualenv's mount point there.
+    mounted = (*_SYSTEM_DIRS, "/proc", "/dev", *targets)
     parents = {str(p) for t in targets for p in Path(t).parents if str(p) != "/"}
-    for parent in sorted(p for p in parents if not any(_is_within(p, m) for m in mounted)):
+    tmpfs = {"/tmp", "/dev/shm"}  # keep their 1777; only directories made inside them need opening up
+    for parent in sorted(p for p in parents if p not in tmpfs and not any(_is_within(p, m) for m in mounted)):
         bwrap += ["--chmod", "0755", parent]
     bwrap += ["--chdir", cwd, "--", *setpriv, *argv]
 

@@ -436,3 +436,18 @@ def test_limits_must_be_positive(changes, error):
 def test_bind_targets_must_be_free_absolute_paths(tmp_path, target):
     with pytest.raises(ValueError, match="Expected"):
         run("pass", ro={tmp_path: target})
+
+
+def test_a_bind_under_the_hosts_tmp_is_reachable_and_tmp_stays_writable(tmp_path):
+    # CI clones the project under /tmp, so the virtualenv's mount point sits inside the private /tmp.
+    folder = tmp_path / "checkout" / "inputs"
+    folder.mkdir(parents=True)
+    (folder / "a.txt").write_text("seen")
+    for directory in (tmp_path, tmp_path / "checkout", folder):
+        directory.chmod(0o755)
+    result = run(f"""
+        print(open({str(folder / 'a.txt')!r}).read())
+        open("/tmp/scratch", "w").write("ok")
+        print("tmp writable")
+    """, ro={folder: str(folder)})
+    assert result.output == "seen\ntmp writable\n", result.output
