@@ -4,13 +4,11 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment import Assignment, Check, Evidence, Phase, Verdict
-from grader.checks import observed
+from grader.assignment import Assignment, Check, Phase
 from grader.checks.accuracy import hidden_accuracy
-from grader.checks.model import model_shapes
+from grader.checks.model import model_shapes, outputs_are_probabilities
 from grader.data import stratified_split
 from grader.phases import build_phase, digit_pairs_phase
-from grader.sandbox.observations import read_array
 
 PROBE_PAIRS = 16
 HIDDEN_PAIRS = 2000
@@ -23,16 +21,6 @@ TRAIN_PHASE_SECONDS = TRAIN_BUDGET_SECONDS + 60
 def probe_pairs(rng: np.random.Generator) -> dict:
     return {"images_a": rng.uniform(0, 1, (PROBE_PAIRS, 28, 28, 1)).astype("float32"),
             "images_b": rng.uniform(0, 1, (PROBE_PAIRS, 28, 28, 1)).astype("float32")}
-
-
-def sums_are_probabilities(evidence: Evidence) -> Verdict:
-    observed(evidence, "build", "forward", step="forward")
-    outputs = read_array(evidence.phases["build"].out_dir, "probe_outputs.npy", dtype_kind="f",
-                         shape=(PROBE_PAIRS, 19))
-    if np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1, atol=1e-3):
-        return Verdict(1.0, "Outputs are probabilities of the 19 sums 0..18 (rows sum to 1, atol=1e-3).")
-    return Verdict(0.0, f"Output rows sum to {np.round(outputs.sum(axis=1)[:3], 3).tolist()}...; expected the "
-                        "probabilities of the sums 0..18. Likely cause: end with a 19-way softmax.")
 
 
 def train_phase() -> Phase:
@@ -56,7 +44,8 @@ ASSIGNMENT = Assignment(
     checks=(
         Check("inputs: two (None, 28, 28, 1) images; output (None, 19)", 3, model_shapes(
             [[None, 28, 28, 1], [None, 28, 28, 1]], [[None, 19]], step="build_adder"), needs=("build",)),
-        Check("outputs are probabilities of the sums 0..18", 2, sums_are_probabilities, needs=("build",)),
+        Check("outputs are probabilities of the sums 0..18", 2, outputs_are_probabilities(
+            PROBE_PAIRS, 19, "end with a 19-way softmax over the sums 0..18."), needs=("build",)),
         Check("accuracy on 2,000 pairs of hidden digits after your train_adder", 15, hidden_accuracy(
             sample=(0.75, 0.93), full=(0.75, 0.93), classes=19, what="pairs of hidden digits",
             cause="the network reads single digits poorly (train longer, or add the digit labels as an extra loss) "

@@ -7,9 +7,8 @@ import numpy as np
 from grader.assignment import Assignment, Check, Evidence, Verdict
 from grader.checks import observed
 from grader.checks.accuracy import hidden_accuracy
-from grader.checks.model import find_layer, layer_params, layer_shapes, model_shapes
+from grader.checks.model import find_layer, layer_params, layer_shapes, model_shapes, outputs_are_probabilities
 from grader.phases import build_phase, predict_phase, train_phase
-from grader.sandbox.observations import read_array
 
 PROBE_IMAGES = 16
 # COURSE.md's rule: maps 0-5 take 3 consecutive S2 maps, 6-11 take 4, 12-14 the listed sets,
@@ -51,17 +50,6 @@ def c1_to_f6_total(evidence: Evidence) -> Verdict:
     return Verdict(0.0, f"C1..F6 trainable parameters: got {total:,}, expected 60,000. See the per-layer check.")
 
 
-def outputs_are_probabilities(evidence: Evidence) -> Verdict:
-    observed(evidence, "build", "forward", step="forward")
-    outputs = read_array(evidence.phases["build"].out_dir, "probe_outputs.npy", dtype_kind="f",
-                         shape=(PROBE_IMAGES, 10))
-    if np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1, atol=1e-3):
-        return Verdict(1.0, "Outputs are probabilities (non-negative rows summing to 1, atol=1e-3).")
-    return Verdict(0.0, f"Output rows sum to {np.round(outputs.sum(axis=1)[:3], 3).tolist()}...; expected "
-                        "probabilities. Likely cause: return softmax(-distance) from the RBF output layer, "
-                        "not the distances themselves.")
-
-
 # The course recipe (reference/lenet5.py trains with the same numbers; a test keeps them
 # equal). Kept here so that grading never imports Keras on the trusted side.
 RECIPE = {"epochs": 20, "batch_size": 32, "learning_rate": 1e-3}
@@ -93,7 +81,9 @@ ASSIGNMENT = Assignment(
             step="build_lenet5"), needs=("build",)),
         Check("C1..F6 hold 60,000 trainable parameters", 1, c1_to_f6_total, needs=("build",)),
         Check("C3 follows the connection table", 3, c3_table, needs=("build",)),
-        Check("outputs are probabilities", 1, outputs_are_probabilities, needs=("build",)),
+        Check("outputs are probabilities", 1, outputs_are_probabilities(
+            PROBE_IMAGES, 10, "return softmax(-distance) from the RBF output layer, not the distances themselves."),
+            needs=("build",)),
         Check("accuracy on hidden digits after the course recipe", 8, hidden_accuracy(
             sample=(0.88, 0.955), full=(0.95, 0.985), classes=10, what="hidden digits",
             cause="a layer differs from the paper's network, or the output is not probabilities."),

@@ -4,30 +4,16 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment import Assignment, Check, Evidence, Verdict
-from grader.checks import observed
+from grader.assignment import Assignment, Check
 from grader.checks.accuracy import hidden_accuracy
-from grader.checks.model import layer_params, layer_shapes, model_shapes, total_params
+from grader.checks.model import layer_params, layer_shapes, model_shapes, outputs_are_probabilities, total_params
 from grader.phases import build_phase, predict_phase, train_phase
-from grader.sandbox.observations import read_array
 
 PROBE_IMAGES = 16
 
 
 def probe_images(rng: np.random.Generator) -> dict:
     return {"images": rng.uniform(0, 1, (PROBE_IMAGES, 28, 28, 1)).astype("float32")}
-
-
-def outputs_are_probabilities(evidence: Evidence) -> Verdict:
-    observed(evidence, "build", "forward", step="forward")
-    outputs = read_array(evidence.phases["build"].out_dir, "probe_outputs.npy", dtype_kind="f",
-                         shape=(PROBE_IMAGES, 10))
-    sums = outputs.sum(axis=1)
-    if np.all(outputs >= 0) and np.allclose(sums, 1, atol=1e-3):
-        return Verdict(1.0, "Each output row is a probability distribution (non-negative, sums to 1, atol=1e-3).")
-    return Verdict(0.0, f"Output rows should be probabilities: got row sums {np.round(sums[:3], 3).tolist()}..., "
-                        f"smallest value {outputs.min():.3g}; expected non-negative rows that sum to 1. "
-                        "Likely cause: fc2 needs activation='softmax' (the lecture's log-softmax, as probabilities).")
 
 
 # The course recipe (reference/mnist_convnet.py trains with the same numbers; a test keeps
@@ -55,7 +41,9 @@ ASSIGNMENT = Assignment(
             needs=("build",)),
         Check("total parameters: 207,258", 2, total_params(207_258, cause="compare the per-layer counts above."),
               needs=("build",)),
-        Check("outputs are probabilities", 1, outputs_are_probabilities, needs=("build",)),
+        Check("outputs are probabilities", 1, outputs_are_probabilities(
+            PROBE_IMAGES, 10, "fc2 needs activation='softmax' (the lecture's log-softmax, as probabilities)."),
+            needs=("build",)),
         Check("accuracy on hidden digits after the course recipe", 9, hidden_accuracy(
             sample=(0.90, 0.97), full=(0.95, 0.985), classes=10, what="hidden digits",
             cause="a layer differs from the lecture's network, or the output is not softmax probabilities."),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from grader.assignment import Evidence, Verdict
 from grader.checks import NotObserved, fmt_shape, observed
+from grader.sandbox.observations import read_array
 
 
 def find_layer(summary: dict, name: str) -> dict:
@@ -103,5 +106,23 @@ def total_params(trainable: int, non_trainable: int | None = None, cause: str = 
         if problems:
             return Verdict(0.0, "; ".join(problems).capitalize() + "." + (f" Likely cause: {cause}" if cause else ""))
         return Verdict(1.0, f"{trainable:,} trainable parameters, as expected.")
+
+    return check
+
+
+def outputs_are_probabilities(rows: int, classes: int, cause: str, phase: str = "build"):
+    """The model's outputs on the grader's probe inputs are rows of probabilities."""
+
+    def check(evidence: Evidence) -> Verdict:
+        observed(evidence, phase, "forward", step="forward")
+        outputs = read_array(evidence.phases[phase].out_dir, "probe_outputs.npy", dtype_kind="f",
+                             shape=(rows, classes))
+        sums = outputs.sum(axis=1)
+        if np.all(outputs >= 0) and np.allclose(sums, 1, atol=1e-3):
+            return Verdict(1.0, f"Each of the {rows} output rows is a probability distribution over {classes} "
+                                "classes (non-negative, sums to 1, atol=1e-3).")
+        return Verdict(0.0, f"Output rows should be probabilities: got row sums {np.round(sums[:3], 3).tolist()}..., "
+                            f"smallest value {outputs.min():.3g}; expected non-negative rows that sum to 1. "
+                            f"Likely cause: {cause}")
 
     return check

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import glob
 import logging
@@ -30,6 +32,7 @@ owns nothing on the host, so RLIMIT_NPROC, signals and clean-up never mix betwee
 # bubblewrap_available's probe gets a user of its own so that its clean-up (which kills every
 # process of its uid) can never touch a real run in some slot.
 _PROBE_UID = SANDBOX_UID_BASE - 1
+_UID_POOL = 1000  # sandbox uids SANDBOX_UID_BASE .. + 999, leased one per concurrent run
 
 _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/sbin")
 # Mount points the sandbox sets up itself; a bind may not replace them or go inside the read-only ones.
@@ -186,10 +189,11 @@ def run_sandboxed(
     the binds visible, a private /tmp and /dev/shm of `limits.tmp_bytes` each, a generated
     /etc/passwd, /dev/nvidia* passed through when present. When the grader is root, bwrap runs as
     root (so it can bind paths such as /root/.pyenv that an unprivileged user cannot reach) and the
-    command runs as uid 61000+`slot` with no capabilities; `rw_binds` are chowned to that uid, the
+    command runs as a sandbox uid with no capabilities: 61000+`slot` when no other run on the machine
+    holds it, else the next free one (see _leased_uid); `rw_binds` are chowned to that uid, the
     top of each of `ro_binds` must be readable by others (ValueError otherwise), and files in them
     that others may not read stay unreadable. Not root: bwrap runs as the grader's user in a new
-    user namespace. Two runs must not share a slot at the same time.
+    user namespace.
 
     rlimits mode: a plain process with the same rlimits, in its own session; as root it runs as
     the slot's uid when the interpreter and binds are reachable by others, else as root (logged).
@@ -203,7 +207,34 @@ def run_sandboxed(
     if use_bubblewrap is None:
         use_bubblewrap = bubblewrap_available()
     binds = _binds(ro_binds, rw_binds)
-    return _run(argv, binds, limits, env, cwd, SANDBOX_UID_BASE + slot, bubblewrap=use_bubblewrap)
+    with _leased_uid(SANDBOX_UID_BASE + slot) as uid:
+        return _run(argv, binds, limits, env, cwd, uid, bubblewrap=use_bubblewrap)
+
+
+@contextlib.contextmanager
+def _leased_uid(preferred: int):
+    """A sandbox uid that no other run on this machine holds, the preferred one if it is free.
+
+    Slots only order the runs of one process; a worker and a `grade-all` (or two test runs)
+    side by side would otherwise share a uid, and each one's clean-up, which kills every
+    process of its uid, would kill the other's sandbox. An flock per uid makes the lease
+    machine-wide and ends with the process that held it, whatever way it dies.
+    """
+    lock_dir = Path("/run/lock") if os.access("/run/lock", os.W_OK) else Path(tempfile.gettempdir())
+    for offset in range(_UID_POOL):
+        uid = SANDBOX_UID_BASE + (preferred - SANDBOX_UID_BASE + offset) % _UID_POOL
+        handle = open(lock_dir / f"cnn-grader-sandbox-{uid}.lock", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield uid
+        finally:
+            handle.close()  # closing the file releases the lock
+        return
+    raise RuntimeError(f"All {_UID_POOL} sandbox uids are in use on this machine.")
 
 
 def _binds(ro_binds: dict[Path, str], rw_binds: dict[Path, str]) -> list[_Bind]:

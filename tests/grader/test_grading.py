@@ -1,7 +1,6 @@
 """The grading pipeline end to end: reference solutions, bad submissions, and what the sandbox hides."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,6 @@ import os
 import socket
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -451,3 +450,12 @@ def test_a_bind_under_the_hosts_tmp_is_reachable_and_tmp_stays_writable(tmp_path
         print("tmp writable")
     """, ro={folder: str(folder)})
     assert result.output == "seen\ntmp writable\n", result.output
+
+
+def test_a_uid_held_by_another_run_is_not_shared():
+    from grader.sandbox import runner
+
+    with runner._leased_uid(runner.SANDBOX_UID_BASE + SLOT) as held:
+        result = run("import os; print(os.getuid())")
+    assert result.status == "ok"
+    assert int(result.output) != held, "two concurrent runs would kill each other's processes"
