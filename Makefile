@@ -17,7 +17,8 @@ $(VENV)/.installed: requirements.txt scripts/install_system_packages.sh
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# Grades the example class into the default SQLite gradebook and prints the scoreboard.
+# Grades the example class into the default SQLite gradebook, prints the scoreboard, then serves
+# the site on http://127.0.0.1:8501 with a worker grading its uploads, until Ctrl-C.
 # Re-running skips submissions that are already graded (same bytes, same grader version).
 ASSIGNMENTS := conv_ops mnist_convnet lenet5 resnet digit_adder
 demo: setup
@@ -26,6 +27,7 @@ demo: setup
 	  $(PY) -m grader grade-all examples/submissions/$$a --assignment $$a || exit 1; \
 	done
 	$(PY) -m grader scoreboard
+	scripts/demo.sh $(PY)
 
 test: setup
 	$(PY) -m pytest

@@ -1,4 +1,4 @@
-"""`python -m grader`: grade one submission or a class, self-check, export, list assignments."""
+"""`python -m grader`: grade one submission or a class, self-check, export, run a worker, import a roster."""
 
 from __future__ import annotations
 
@@ -76,6 +76,29 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("--db")
 
     add("assignments", cmd_assignments, "list the assignments with their points and time limits")
+
+    work = add("worker", cmd_worker, "grade the gradebook's queued submissions until stopped "
+               "(Ctrl-C or SIGTERM hands the jobs in progress back to the queue)")
+    work.add_argument("--db")
+    work.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    work.add_argument("--once", action="store_true", help="exit once the queue is empty")
+    work.add_argument("--poll", type=float, default=2.0, metavar="S",
+                      help="seconds between looks at an empty queue (default 2)")
+
+    roster = add("roster", None, "manage the class list and the students' upload tokens")
+    roster_commands = roster.add_subparsers(dest="roster_command", required=True)
+    load = roster_commands.add_parser(
+        "import", help="add the students of a CSV and issue upload tokens",
+        description="Adds the students of a CSV (columns student_id, optional display_name; others ignored) "
+                    "and issues an upload token to each student who has none. The tokens are printed as "
+                    "student_id,token CSV, once: the gradebook keeps only their hashes.")
+    load.set_defaults(run=cmd_roster_import)
+    load.add_argument("csv", type=Path)
+    load.add_argument("--tokens-out", type=Path, help="write the new tokens to this new file (mode 0600) "
+                      "instead of standard output")
+    load.add_argument("--reissue", action="store_true", help="issue new tokens to every student in the CSV, "
+                      "invalidating their old ones")
+    load.add_argument("--db")
     return parser
 
 
@@ -186,6 +209,24 @@ def cmd_export(args, config: Config) -> int:
     finally:
         if args.out:
             out.close()
+    return 0
+
+
+def cmd_worker(args, config: Config) -> int:
+    from grader.worker import serve
+
+    return serve(config, threads=args.workers, once=args.once, poll_seconds=args.poll)
+
+
+def cmd_roster_import(args, config: Config) -> int:
+    from grader.roster import import_roster_file
+    from grader.store import Gradebook
+
+    with Gradebook(config.db_url) as gradebook:
+        result = import_roster_file(gradebook, args.csv, tokens_out=args.tokens_out, reissue=args.reissue)
+    where = f" (written to {args.tokens_out})" if args.tokens_out and result.tokens else ""
+    print(f"{args.csv}: {len(result.added)} students added, {len(result.renamed)} renamed, "
+          f"{len(result.tokens)} tokens issued{where}.", file=sys.stderr)
     return 0
 
 

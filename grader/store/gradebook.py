@@ -6,11 +6,14 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy import Engine, and_, case, create_engine, delete, event, func, inspect, or_, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.results import CheckResult, GradingReport
@@ -40,8 +43,12 @@ ANIMALS = (
     "stork", "tapir", "tiger", "toucan", "turtle", "walrus", "weasel", "whale", "wombat", "yak",
 )
 
+TOKEN_BYTES = 16
+"""Randomness of an upload token (secrets.token_urlsafe), 22 characters once encoded."""
+
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _SUBMISSION_FIELDS = [column for column in Submission.__table__.columns if column.name != "content"]
+_UNCLAIMED = {"claimed_by": None, "lease_expires_at": None}
 
 
 def pseudonym(student_id: str, key: bytes, attempt: int = 0) -> str:
@@ -66,6 +73,7 @@ class Gradebook:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _configure_sqlite)
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._pseudonym_key = self._setting("pseudonym_key", secrets.token_hex(32)).encode()
 
@@ -103,11 +111,40 @@ class Gradebook:
         raise RuntimeError(f"Could not add student {student_id!r}: the insert kept conflicting.")
 
     def students(self) -> list[dict]:
-        """Every student: id, display_name, pseudonym, created_at; ordered by id."""
+        """Every student: id, display_name, pseudonym, created_at, has_token; ordered by id."""
         with self._session.begin() as session:
             rows = session.scalars(select(Student).order_by(Student.id))
             return [{"id": s.id, "display_name": s.display_name, "pseudonym": s.pseudonym,
-                     "created_at": s.created_at} for s in rows]
+                     "created_at": s.created_at, "has_token": s.token_hash is not None} for s in rows]
+
+    # --- upload tokens ---
+
+    def set_token(self, student_id: str, token: str) -> None:
+        """Makes `token` the student's upload token, replacing any earlier one; only its sha256 is stored."""
+        if not token:
+            raise ValueError("Expected a non-empty token. Received token=''.")
+        with self._session.begin() as session:
+            student = session.get(Student, student_id)
+            if student is None:
+                raise LookupError(f"No student {student_id!r} in the gradebook at {self.engine.url!r}.")
+            student.token_hash = _token_hash(token)
+
+    def issue_token(self, student_id: str) -> str:
+        """A fresh random token for the student, stored hashed: the returned value is the only copy."""
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        self.set_token(student_id, token)
+        return token
+
+    def student_for_token(self, token: str) -> str | None:
+        """The id of the student whose upload token this is, or None."""
+        if not token:
+            return None
+        digest = _token_hash(token)
+        with self._session.begin() as session:
+            row = session.execute(select(Student.id, Student.token_hash).where(Student.token_hash == digest)).first()
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        return row.id
 
     # --- submissions ---
 
@@ -135,6 +172,19 @@ class Gradebook:
                 raise
             return existing, False
 
+    def queue_submission(self, student_id: str, assignment: str, filename: str, content: bytes) -> tuple[int, bool]:
+        """Queues the bytes for a worker: (submission id, created). Bytes this student already submitted
+        for this assignment give the existing id and created False, and are not queued again."""
+        return self.add_submission(student_id, assignment, filename, content, hashlib.sha256(content).hexdigest(),
+                                   status="queued")
+
+    def recent_submissions(self, student_id: str, assignment: str, since: datetime) -> int:
+        """How many submissions the student made for the assignment at or after `since` (an aware datetime)."""
+        with self._session.begin() as session:
+            return session.scalar(select(func.count()).select_from(Submission).where(
+                Submission.student_id == student_id, Submission.assignment == assignment,
+                Submission.submitted_at >= since))
+
     def find_graded(self, student_id: str, assignment: str, content_hash: str, grader_version: str) -> int | None:
         """The submission of this content whose latest grading is done with this grader version, if any."""
         with self._session.begin() as session:
@@ -151,8 +201,7 @@ class Gradebook:
     def submission(self, submission_id: int) -> dict:
         """Every column of the submission, content included."""
         with self._session.begin() as session:
-            row = self._get(session, submission_id)
-            return {column.name: getattr(row, column.key) for column in Submission.__table__.columns}
+            return _as_dict(self._get(session, submission_id))
 
     def submissions(self, student_id: str | None = None, assignment: str | None = None) -> list[dict]:
         """The matching submissions in arrival order, without their content."""
@@ -164,15 +213,102 @@ class Gradebook:
         with self._session.begin() as session:
             return [dict(row._mapping) for row in session.execute(query)]
 
+    # --- the queue ---
+
+    def claim_next(self, worker_id: str, lease_seconds: float, max_attempts: int = 3) -> dict | None:
+        """Takes the oldest submission that is queued, or grading under a lease that has expired.
+
+        The submission becomes "grading", claimed by `worker_id` for `lease_seconds`, its attempts
+        counted up; it is returned with every column, content included. None when nothing is waiting.
+        An expired claim that already had `max_attempts` attempts is not handed out again: the
+        grader keeps crashing on it, so it becomes a grader error for the staff to look at.
+        Safe with any number of workers in any number of processes: each submission goes to one.
+        """
+        if lease_seconds <= 0:
+            raise ValueError(f"Expected a strictly positive value. Received lease_seconds={lease_seconds}.")
+        if max_attempts < 1:
+            raise ValueError(f"Expected a strictly positive value. Received max_attempts={max_attempts}.")
+        with self._write_locked() as session:
+            while True:
+                now = utcnow()
+                submission = session.scalars(
+                    select(Submission)
+                    .where(or_(Submission.status == "queued",
+                               and_(Submission.status == "grading", Submission.lease_expires_at < now)))
+                    .order_by(Submission.submitted_at, Submission.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)  # PostgreSQL; SQLite holds its write lock already
+                ).first()
+                if submission is None:
+                    return None
+                if submission.status == "grading" and submission.attempts >= max_attempts:
+                    _mark_error(submission,
+                                f"The grader failed {submission.attempts} times on this submission; "
+                                "the course staff will look at it.",
+                                f"Gave up after {submission.attempts} attempts: the lease of the last worker "
+                                f"({submission.claimed_by}) ran out at {submission.lease_expires_at} without a "
+                                "result, so that worker probably crashed or was killed (out of memory?).")
+                    session.flush()
+                    continue
+                submission.status = "grading"
+                submission.claimed_by = worker_id
+                submission.lease_expires_at = now + timedelta(seconds=lease_seconds)
+                submission.attempts += 1
+                session.flush()
+                return _as_dict(submission)
+
+    def renew_lease(self, submission_id: int, worker_id: str, lease_seconds: float) -> bool:
+        """Extends the worker's claim by `lease_seconds` from now; False if the claim is no longer its own
+        (the lease ran out and another worker took over, or the submission was requeued)."""
+        with self.engine.begin() as connection:
+            renewed = connection.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, Submission.claimed_by == worker_id,
+                       Submission.status == "grading")
+                .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)))
+            return renewed.rowcount == 1
+
+    def release(self, submission_id: int, worker_id: str | None = None) -> bool:
+        """Hands a claimed submission back to the queue uncounted (a worker stopping cleanly);
+        with `worker_id`, only if that worker holds the claim. False if there was nothing to release."""
+        query = update(Submission).where(Submission.id == submission_id, Submission.status == "grading")
+        if worker_id is not None:
+            query = query.where(Submission.claimed_by == worker_id)
+        with self.engine.begin() as connection:
+            released = connection.execute(query.values(
+                status="queued", attempts=case((Submission.attempts > 0, Submission.attempts - 1), else_=0),
+                **_UNCLAIMED))
+            return released.rowcount == 1
+
+    def requeue(self, submission_id: int) -> None:
+        """Queues the submission for grading again with a fresh count of attempts (an instructor's regrade)."""
+        if self._requeue(Submission.id == submission_id) == 0:
+            raise LookupError(f"No submission with id {submission_id} in the gradebook at {self.engine.url!r}.")
+
+    def requeue_all(self, assignment: str | None = None) -> int:
+        """Queues every submission (of `assignment`, if given) for grading again; returns how many."""
+        return self._requeue(*([] if assignment is None else [Submission.assignment == assignment]))
+
+    def _requeue(self, *conditions) -> int:
+        # A worker still grading one of these loses its claim, so its (outdated) result is not recorded.
+        with self.engine.begin() as connection:
+            return connection.execute(update(Submission).where(*conditions).values(
+                status="queued", attempts=0, **_UNCLAIMED)).rowcount
+
     # --- grading ---
 
-    def record_report(self, submission_id: int, report: GradingReport) -> None:
-        """Stores a grading: its check rows (replacing those of the same grader version) and its score."""
+    def record_report(self, submission_id: int, report: GradingReport, worker_id: str | None = None) -> bool:
+        """Stores a grading: its check rows (replacing those of the same grader version) and its score.
+
+        With `worker_id`, only while that worker still holds the claim; returns whether it was stored.
+        """
         names = [check.name for check in report.checks]
         if len(set(names)) != len(names):
             raise ValueError(f"Expected unique check names in the report. Received {names}.")
         with self._session.begin() as session:
-            submission = self._get(session, submission_id)
+            submission = self._get(session, submission_id, lock=worker_id is not None)
+            if worker_id is not None and submission.claimed_by != worker_id:
+                return False
             if report.assignment and report.assignment != submission.assignment:
                 raise ValueError(f"Expected a report for {submission.assignment!r} (submission {submission_id}). "
                                  f"Received one for {report.assignment!r}.")
@@ -192,16 +328,20 @@ class Gradebook:
             submission.device = report.device
             submission.notes = list(report.notes)
             submission.instructor_log = report.instructor_log
+            submission.claimed_by = submission.lease_expires_at = None
+            return True
 
-    def record_error(self, submission_id: int, message: str, instructor_log: str) -> None:
-        """The grader failed on this submission: status "error" and no score, which is not a zero."""
+    def record_error(self, submission_id: int, message: str, instructor_log: str, worker_id: str | None = None) -> bool:
+        """The grader failed on this submission: status "error" and no score, which is not a zero.
+
+        With `worker_id`, only while that worker still holds the claim; returns whether it was stored.
+        """
         with self._session.begin() as session:
-            submission = self._get(session, submission_id)
-            submission.status = "error"
-            submission.score = submission.max_score = submission.grader_version = None
-            submission.graded_at = utcnow()
-            submission.notes = [message]
-            submission.instructor_log = instructor_log
+            submission = self._get(session, submission_id, lock=worker_id is not None)
+            if worker_id is not None and submission.claimed_by != worker_id:
+                return False
+            _mark_error(submission, message, instructor_log)
+            return True
 
     def check_results(self, submission_id: int, grader_version: str | None = None) -> list[CheckResult]:
         """The checks of one grading in assignment order; by default the grading the score comes from."""
@@ -241,11 +381,39 @@ class Gradebook:
 
     # --- helpers ---
 
-    def _get(self, session: Session, submission_id: int) -> Submission:
-        submission = session.get(Submission, submission_id)
+    def _get(self, session: Session, submission_id: int, lock: bool = False) -> Submission:
+        submission = session.get(Submission, submission_id, with_for_update=lock or None)
         if submission is None:
             raise LookupError(f"No submission with id {submission_id} in the gradebook at {self.engine.url!r}.")
         return submission
+
+    @contextmanager
+    def _write_locked(self) -> Iterator[Session]:
+        """A transaction that may read, decide and write without another process writing in between."""
+        with self._session() as session, session.begin():
+            if self.is_sqlite:
+                # pysqlite would begin only at the first write, after the reads the decision rests on;
+                # BEGIN IMMEDIATE takes the database's write lock first (waiting up to the busy timeout).
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield session
+
+    def _add_missing_columns(self) -> None:
+        """Adds the columns a newer schema introduced to a gradebook created before them."""
+        for table in Base.metadata.sorted_tables:
+            present = {column["name"] for column in inspect(self.engine).get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(self.engine.dialect)}"
+                if column.server_default is not None:
+                    ddl += f" NOT NULL DEFAULT {column.server_default.arg}"
+                try:
+                    with self.engine.begin() as connection:
+                        connection.exec_driver_sql(ddl)
+                except (OperationalError, ProgrammingError):
+                    # Another process opening the same old gradebook added it first.
+                    if column.name not in {c["name"] for c in inspect(self.engine).get_columns(table.name)}:
+                        raise
 
     def _find_submission(self, student_id: str, assignment: str, content_hash: str) -> int | None:
         with self._session.begin() as session:
@@ -273,6 +441,23 @@ class Gradebook:
             pass
         with self._session.begin() as session:
             return session.get(Setting, name).value
+
+
+def _as_dict(submission: Submission) -> dict:
+    return {column.name: getattr(submission, column.key) for column in Submission.__table__.columns}
+
+
+def _mark_error(submission: Submission, message: str, instructor_log: str) -> None:
+    submission.status = "error"
+    submission.score = submission.max_score = submission.grader_version = None
+    submission.claimed_by = submission.lease_expires_at = None
+    submission.graded_at = utcnow()
+    submission.notes = [message]
+    submission.instructor_log = instructor_log
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_status(status: str) -> None:

@@ -76,7 +76,7 @@ class Student(Base):
     pseudonym: Mapped[str] = mapped_column(String, unique=True)
     """A stable public name such as "brave-otter-07", derived from the id with the gradebook's key."""
     token_hash: Mapped[str | None] = mapped_column(String)
-    """Hash of the student's upload token, once the site hands tokens out."""
+    """sha256 hex of the student's upload token; the token itself is shown once and never stored."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     """When the student was first seen."""
 
@@ -123,6 +123,13 @@ class Submission(Base):
     """Student-facing notes of the latest grading that are not a check (a list of strings)."""
     instructor_log: Mapped[str | None] = mapped_column(Text)
     """Tracebacks and sandbox output for staff; never shown to the student."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Claims by workers since the submission was queued (or requeued for a regrade); a worker that
+    stops cleanly hands its claim back uncounted, so what adds up is crashes and lost leases."""
+    claimed_by: Mapped[str | None] = mapped_column(String)
+    """The worker grading it now ("host:pid:slot"); empty unless the status is grading."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When the claim lapses unless the worker renews it; after that another worker may take over."""
 
 
 class CheckRow(Base):

@@ -1,0 +1,277 @@
+"""The gradebook as a work queue: claims, leases, the retry cap, regrades, upload tokens, rate counts."""
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from grader.config import REPO_ROOT
+from grader.results import CheckResult, GradingReport
+from grader.store import Gradebook
+from grader.store.schema import Base, Submission, utcnow
+
+LEASE = 600.0
+
+# A claimer in a process of its own: says "ready", waits for "go" so that all start together,
+# claims until the queue is empty and prints the ids it got as JSON.
+CLAIMER = """
+import json, sys
+from grader.store import Gradebook
+book = Gradebook(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+claimed = []
+while (job := book.claim_next(sys.argv[2], 600.0)) is not None:
+    claimed.append(job["id"])
+print(json.dumps(claimed), flush=True)
+"""
+
+
+def queue(gradebook, n, assignment="conv_ops"):
+    return [gradebook.queue_submission(f"s{i:03d}", assignment, "conv_ops.py", f"job {i}".encode())[0]
+            for i in range(n)]
+
+
+def expire_lease(gradebook, submission_id):
+    """As if the claiming worker had died long ago."""
+    with gradebook.engine.begin() as connection:
+        connection.execute(update(Submission).where(Submission.id == submission_id)
+                           .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+
+
+def report(assignment="conv_ops", points=1.0):
+    return GradingReport(assignment, "s000", [CheckResult.scored("runs", 1.0, points, "ok")], grader_version="v1")
+
+
+def test_queue_submission_hashes_the_bytes_and_does_not_requeue_identical_ones(gradebook):
+    first, created = gradebook.queue_submission("s001", "conv_ops", "conv_ops.py", b"code")
+    gradebook.record_report(first, report())
+    again, created_again = gradebook.queue_submission("s001", "conv_ops", "renamed.py", b"code")
+
+    assert (created, created_again, again) == (True, False, first)
+    stored = gradebook.submission(first)
+    assert (stored["status"], stored["filename"], stored["attempts"]) == ("done", "conv_ops.py", 0)
+    assert stored["content_hash"] == hashlib.sha256(b"code").hexdigest()
+    assert [s["id"] for s in gradebook.students()] == ["s001"]
+
+
+def test_claims_come_oldest_first_with_content_lease_and_attempt(gradebook):
+    ids = queue(gradebook, 3)
+    before = utcnow()
+
+    claimed = [gradebook.claim_next(f"host:1:{n}", LEASE) for n in range(3)]
+
+    assert [job["id"] for job in claimed] == ids
+    first = claimed[0]
+    assert (first["status"], first["claimed_by"], first["attempts"], first["content"]) == (
+        "grading", "host:1:0", 1, b"job 0")
+    assert before + timedelta(seconds=LEASE) <= first["lease_expires_at"] <= utcnow() + timedelta(seconds=LEASE)
+    assert gradebook.submission(ids[2])["claimed_by"] == "host:1:2"
+    assert gradebook.claim_next("host:1:3", LEASE) is None
+
+
+def test_claim_on_an_empty_queue_returns_none(gradebook):
+    assert gradebook.claim_next("w", LEASE) is None
+
+
+def test_finished_and_unleased_submissions_are_not_claimed(gradebook):
+    done, error, by_hand = queue(gradebook, 3)
+    gradebook.record_report(done, report())
+    gradebook.record_error(error, "The grader failed.", "Traceback ...")
+    # `python -m grader grade` marks its submission grading without a lease while it grades in-process.
+    gradebook.set_status(by_hand, "grading")
+    assert gradebook.claim_next("w", LEASE) is None
+
+
+def test_an_expired_lease_is_claimed_again_and_counts_an_attempt(gradebook):
+    [job] = queue(gradebook, 1)
+    gradebook.claim_next("crashed", LEASE)
+    assert gradebook.claim_next("other", LEASE) is None  # the lease still runs
+
+    expire_lease(gradebook, job)
+    taken = gradebook.claim_next("other", LEASE)
+
+    assert (taken["id"], taken["claimed_by"], taken["attempts"]) == (job, "other", 2)
+    # The first worker, if it was only slow, finds out and does not overwrite the new claim.
+    assert gradebook.renew_lease(job, "crashed", LEASE) is False
+    assert gradebook.record_report(job, report(), worker_id="crashed") is False
+    assert gradebook.release(job, worker_id="crashed") is False
+    assert gradebook.record_report(job, report(), worker_id="other") is True
+    assert gradebook.submission(job)["status"] == "done"
+
+
+def test_renew_lease_extends_only_the_holders_claim(gradebook):
+    [job] = queue(gradebook, 1)
+    claimed = gradebook.claim_next("w", 5.0)
+    assert gradebook.renew_lease(job, "w", LEASE) is True
+    assert gradebook.submission(job)["lease_expires_at"] > claimed["lease_expires_at"] + timedelta(seconds=500)
+    assert gradebook.renew_lease(job, "someone-else", LEASE) is False
+
+
+@pytest.mark.parametrize("max_attempts", [1, 3])
+def test_a_submission_that_keeps_killing_workers_becomes_a_grader_error(gradebook, max_attempts):
+    crashing, fine = queue(gradebook, 2)
+    for attempt in range(1, max_attempts + 1):
+        job = gradebook.claim_next(f"w{attempt}", LEASE, max_attempts)
+        assert (job["id"], job["attempts"]) == (crashing, attempt)
+        expire_lease(gradebook, crashing)
+
+    # Not handed out again: marked an error, and the next submission comes instead.
+    assert gradebook.claim_next("w", LEASE, max_attempts)["id"] == fine
+
+    stored = gradebook.submission(crashing)
+    assert (stored["status"], stored["score"], stored["claimed_by"], stored["lease_expires_at"]) == (
+        "error", None, None, None)
+    assert stored["notes"] == [f"The grader failed {max_attempts} times on this submission; "
+                               "the course staff will look at it."]
+    assert f"w{max_attempts}" in stored["instructor_log"]
+
+
+def test_release_hands_the_job_back_without_counting_the_attempt(gradebook):
+    [job] = queue(gradebook, 1)
+    gradebook.claim_next("w1", LEASE)
+    assert gradebook.release(job, worker_id="someone-else") is False
+    assert gradebook.release(job, worker_id="w1") is True
+
+    stored = gradebook.submission(job)
+    assert (stored["status"], stored["attempts"], stored["claimed_by"], stored["lease_expires_at"]) == (
+        "queued", 0, None, None)
+    assert gradebook.claim_next("w2", LEASE)["attempts"] == 1
+    gradebook.record_report(job, report())
+    assert gradebook.release(job) is False
+    assert gradebook.submission(job)["status"] == "done"
+
+
+def test_recording_clears_the_claim(gradebook):
+    graded, failed = queue(gradebook, 2)
+    gradebook.claim_next("w", LEASE)
+    gradebook.claim_next("w", LEASE)
+    assert gradebook.record_report(graded, report(), worker_id="w") is True
+    assert gradebook.record_error(failed, "The grader failed.", "Traceback ...", worker_id="w") is True
+    for job, status in ((graded, "done"), (failed, "error")):
+        stored = gradebook.submission(job)
+        assert (stored["status"], stored["claimed_by"], stored["lease_expires_at"]) == (status, None, None)
+
+
+def test_requeue_and_requeue_all_start_over(gradebook):
+    conv = queue(gradebook, 2, "conv_ops")
+    [lenet] = queue(gradebook, 1, "lenet5")
+    for _ in range(3):
+        gradebook.claim_next("w", LEASE)
+    gradebook.record_report(conv[0], report())
+    gradebook.record_error(conv[1], "The grader failed.", "Traceback ...")
+
+    gradebook.requeue(conv[0])
+    assert (gradebook.submission(conv[0])["status"], gradebook.submission(conv[0])["attempts"]) == ("queued", 0)
+    with pytest.raises(LookupError, match="No submission with id 9999"):
+        gradebook.requeue(9999)
+
+    assert gradebook.requeue_all("conv_ops") == 2
+    assert gradebook.submission(lenet)["status"] == "grading"
+    # A worker still grading when the instructor regrades loses its claim and records nothing.
+    assert gradebook.requeue_all() == 3
+    assert gradebook.record_report(lenet, report("lenet5"), worker_id="w") is False
+    assert [(s["status"], s["attempts"], s["claimed_by"]) for s in gradebook.submissions()] == [
+        ("queued", 0, None)] * 3
+
+
+def test_threads_sharing_a_gradebook_never_claim_the_same_job(gradebook):
+    ids = queue(gradebook, 30)
+    claims: dict[str, list[int]] = {}
+    start = threading.Barrier(3)
+
+    def claimer(name):
+        start.wait()
+        mine = claims.setdefault(name, [])
+        while (job := gradebook.claim_next(name, LEASE)) is not None:
+            mine.append(job["id"])
+
+    threads = [threading.Thread(target=claimer, args=(f"t{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    every_claim = sorted(i for mine in claims.values() for i in mine)
+    assert every_claim == ids
+    assert {s["attempts"] for s in gradebook.submissions()} == {1}
+
+
+def test_processes_never_claim_the_same_job(gradebook, gradebook_url):
+    # Separate processes, as several `python -m grader worker` on one machine or on many.
+    ids = queue(gradebook, 30)
+    claimers = [subprocess.Popen([sys.executable, "-c", CLAIMER, gradebook_url, f"p{n}"], cwd=REPO_ROOT,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for n in range(3)]
+    try:
+        for claimer in claimers:
+            assert claimer.stdout.readline().strip() == "ready"
+        for claimer in claimers:
+            claimer.stdin.write("go\n")
+            claimer.stdin.flush()
+        claims = [json.loads(claimer.communicate(timeout=60)[0]) for claimer in claimers]
+    finally:
+        for claimer in claimers:
+            claimer.kill()
+    assert sorted(i for mine in claims for i in mine) == ids
+    assert {s["claimed_by"] for s in gradebook.submissions()} <= {"p0", "p1", "p2"}
+
+
+def test_tokens_are_stored_hashed_and_identify_the_student(gradebook):
+    gradebook.ensure_student("s001")
+    gradebook.ensure_student("s002")
+    token = gradebook.issue_token("s001")
+    gradebook.set_token("s002", "chosen-by-staff")
+
+    assert len(token) == 22 and token != gradebook.issue_token("s002")
+    assert gradebook.student_for_token(token) == "s001"
+    assert gradebook.student_for_token(token[:-1]) is None
+    assert gradebook.student_for_token("") is None
+    assert [s["has_token"] for s in gradebook.students()] == [True, True]
+    assert gradebook.student_for_token("chosen-by-staff") is None  # replaced by the issue_token above
+
+    replaced = gradebook.issue_token("s001")
+    assert (gradebook.student_for_token(token), gradebook.student_for_token(replaced)) == (None, "s001")
+    with pytest.raises(LookupError, match="No student 'nobody'"):
+        gradebook.issue_token("nobody")
+
+    stored = []
+    with gradebook.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            stored += [str(value) for row in connection.execute(select(table)) for value in row]
+    assert replaced not in " ".join(stored)
+    if gradebook.is_sqlite:
+        database = Path(gradebook.engine.url.database)
+        for path in (database, database.with_name(database.name + "-wal")):
+            assert not path.exists() or replaced.encode() not in path.read_bytes()
+
+
+def test_recent_submissions_count_uploads_since_a_time(gradebook):
+    old, new, other = (gradebook.queue_submission("s001", assignment, "a.py", content)[0]
+                       for assignment, content in (("conv_ops", b"a"), ("conv_ops", b"b"), ("lenet5", b"c")))
+    with gradebook.engine.begin() as connection:
+        connection.execute(update(Submission).where(Submission.id == old)
+                           .values(submitted_at=utcnow() - timedelta(hours=2)))
+    hour_ago = utcnow() - timedelta(hours=1)
+    assert gradebook.recent_submissions("s001", "conv_ops", hour_ago) == 1
+    assert gradebook.recent_submissions("s001", "conv_ops", hour_ago - timedelta(hours=2)) == 2
+    assert gradebook.recent_submissions("s001", "lenet5", hour_ago) == 1
+    assert gradebook.recent_submissions("s002", "conv_ops", hour_ago) == 0
+    assert gradebook.recent_submissions("s001", "resnet", hour_ago) == 0
+    assert {old, new, other} == {s["id"] for s in gradebook.submissions()}
+
+
+def test_an_old_gradebook_gains_the_queue_columns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'grades.db'}"
+    with Gradebook(url) as gradebook, gradebook.engine.begin() as connection:
+        for column in ("attempts", "claimed_by", "lease_expires_at"):
+            connection.exec_driver_sql(f"ALTER TABLE submissions DROP COLUMN {column}")
+    with Gradebook(url) as reopened:
+        [job] = queue(reopened, 1)
+        assert reopened.claim_next("w", LEASE)["attempts"] == 1
+        assert reopened.submission(job)["claimed_by"] == "w"
