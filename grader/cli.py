@@ -16,11 +16,13 @@ from pathlib import Path
 
 from grader.assignment import assignment_names, load_assignment
 from grader.config import Config
+from grader.data import DataError
 from grader.feedback import format_report
 from grader.grading import grade, grader_version
 from grader.results import GradingReport
 
 USAGE_ERROR = 2
+GRADER_FAULT = 1
 SUBMISSION_SUFFIXES = {".py", ".ipynb", ".zip"}
 
 
@@ -35,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # unknown assignment, bad path: the user's mistake, not a grader fault
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except DataError as error:  # no MNIST on this machine: the grader cannot work, and says how to fix it
+        print(f"error: {error}", file=sys.stderr)
+        return GRADER_FAULT
 
 
 def _parser() -> argparse.ArgumentParser:
