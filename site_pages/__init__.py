@@ -1,0 +1,1 @@
+"""The course site's pages, one file each, and what they share (common.py)."""

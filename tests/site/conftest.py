@@ -1,0 +1,100 @@
+"""Gradebooks for the site's tests: an empty one and a small graded class, both where GRADER_DB_URL points."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import streamlit as st
+
+from grader.assignment import load_assignment
+from grader.results import CheckResult, GradingReport
+from grader.store import Gradebook
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPT_NAME = "<script>alert(1)</script>"
+IMG_FILENAME = "<img src=x onerror=alert(1)>.py"
+HTML_MESSAGE = "Layer 'conv1': got <b>(None, 24, 24, 4)</b>, expected (None, 28, 28, 4)."
+SITE_ENV = ("GRADER_DB_URL", "GRADER_INSTRUCTOR_PASSWORD", "GRADER_RATE_LIMIT", "GRADER_RATE_WINDOW_S",
+            "GRADER_UPLOAD_MAX_MB")
+
+# (student id, display name, {assignment: {check index: fraction of its points earned}})
+CLASS = (
+    ("s001", "Ada Lovelace", {"conv_ops": {}, "digit_adder": {}}),                     # 30 + 20 = 50
+    ("s002", "Alan Turing", {"conv_ops": {5: 0.0, 13: 0.0}, "digit_adder": {2: 0.6}}),  # 25 + 14 = 39
+    ("s003", SCRIPT_NAME, {"conv_ops": {0: 0.0, 1: 0.0, 9: 0.0, 13: 0.0}}),            # 18
+)
+TOTALS = {"s001": 50, "s002": 39, "s003": 18, "s004": 0}
+
+
+@dataclass
+class SeededClass:
+    """The populated gradebook and what the tests need to know about it."""
+
+    gradebook: Gradebook
+    url: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    """Upload token per student id."""
+    submissions: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Submission id per (student id, assignment)."""
+
+    def pseudonyms(self) -> dict[str, str]:
+        return {student["id"]: student["pseudonym"] for student in self.gradebook.students()}
+
+
+def report(assignment: str, fractions: dict[int, float], seconds: float) -> GradingReport:
+    """A grading of every check of the assignment: full points unless `fractions` says otherwise."""
+    checks = [CheckResult.scored(check.name, check.points, fractions.get(i, 1.0),
+                                 HTML_MESSAGE if fractions.get(i, 1.0) < 1 else f"{check.name}: as expected.",
+                                 check.hidden)
+              for i, check in enumerate(load_assignment(assignment).checks)]
+    return GradingReport(assignment, None, checks, notes=["Graded on CPU: test."], device="CPU: test",
+                         execution_seconds=seconds, grader_version="test-v1", instructor_log="instructor-only log")
+
+
+@pytest.fixture(autouse=True)
+def fresh_streamlit_caches():
+    """Each test reads its own gradebook: nothing cached by an earlier test's app may answer."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def site_env(tmp_path, monkeypatch) -> str:
+    """GRADER_DB_URL pointing at a new SQLite file, and no other site setting from the outside."""
+    for name in SITE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{tmp_path / 'grades.db'}"
+    monkeypatch.setenv("GRADER_DB_URL", url)
+    return url
+
+
+@pytest.fixture
+def empty_gradebook(site_env):
+    with Gradebook(site_env) as gradebook:
+        yield gradebook
+
+
+@pytest.fixture
+def seeded(empty_gradebook, site_env) -> SeededClass:
+    """Three graded students (one named like a script tag, with a file named like an img tag), one whose
+    grading failed and who has a submission waiting, and upload tokens for all."""
+    gradebook = empty_gradebook
+    seeded = SeededClass(gradebook, site_env)
+    for number, (student_id, name, gradings) in enumerate(CLASS):
+        gradebook.ensure_student(student_id, name)
+        for assignment, fractions in gradings.items():
+            filename = IMG_FILENAME if student_id == "s003" else f"{assignment}.py"
+            submission_id, _ = gradebook.queue_submission(student_id, assignment, filename,
+                                                          f"# {student_id} {assignment}\n".encode())
+            gradebook.record_report(submission_id, report(assignment, fractions, seconds=10.0 + 5 * number))
+            seeded.submissions[student_id, assignment] = submission_id
+    gradebook.ensure_student("s004", "Grace Hopper")
+    failed, _ = gradebook.queue_submission("s004", "lenet5", "lenet5.py", b"# s004 lenet5\n")
+    gradebook.record_error(failed, "The grader failed on this submission.", "Traceback: instructor-only")
+    waiting, _ = gradebook.queue_submission("s004", "mnist_convnet", "convnet.py", b"# s004 convnet\n")
+    seeded.submissions.update({("s004", "lenet5"): failed, ("s004", "mnist_convnet"): waiting})
+    seeded.tokens = {student_id: gradebook.issue_token(student_id) for student_id in TOTALS}
+    return seeded

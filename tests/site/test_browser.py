@@ -1,0 +1,156 @@
+"""The site in a real browser: headless Chromium against `streamlit run`, with a worker grading the upload."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.site.conftest import IMG_FILENAME, REPO_ROOT, SCRIPT_NAME, TOTALS
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = REPO_ROOT / "artifacts" / "browser"
+START_SECONDS = 30
+GRADING_SECONDS = 60
+INSTRUCTOR_PASSWORD = "browser-test-password"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
+    # A session of its own, so that stopping it stops the sandboxes and threads it started too.
+    return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with status {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"streamlit did not answer at {url} within {START_SECONDS} s:\n{log.read_text()}")
+
+
+def grid(page: Page, index: int) -> list[list[str]]:
+    """The cells of the index-th st.dataframe: its canvas lists them as an accessible table once focused."""
+    canvas = page.get_by_test_id("data-grid-canvas").nth(index)
+    canvas.focus()
+    # The table is the canvas's fallback content: in the page, but never painted, so CSS finds it, roles do not.
+    expect(canvas.locator("[role=gridcell]").first).to_be_attached()
+    return [row.locator("[role=gridcell]").all_text_contents() for row in canvas.locator("[role=row]").all()
+            if row.locator("[role=gridcell]").count()]
+
+
+@pytest.fixture
+def site(seeded, tmp_path):
+    """The site and one grading worker on the seeded gradebook, on loopback; yields the site's URL."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_system_packages.sh (Debian's chromium).")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "GRADER_DB_URL": seeded.url, "GRADER_SECRET": "browser-test",
+           "GRADER_INSTRUCTOR_PASSWORD": INSTRUCTOR_PASSWORD, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    server_log, worker_log = tmp_path / "streamlit.log", tmp_path / "worker.log"
+    server = start([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+                    "--server.port", str(port), "--server.headless", "true",
+                    # Watching the checkout (with .venv) for edits overflows inotify and slows every page.
+                    "--server.fileWatcherType", "none"], server_log, env)
+    # Two threads: the seeded class has a submission waiting that need not hold up the test's upload.
+    worker = start([sys.executable, "-m", "grader", "worker", "--db", seeded.url, "--workers", "2", "--poll", "0.5"],
+                   worker_log, env)
+    try:
+        wait_until_healthy(url, server, server_log)
+        yield url
+    finally:
+        stop(server)
+        stop(worker)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for log in (server_log, worker_log):  # beside the screenshots, for a failure in CI
+            (SCREENSHOTS / log.name).write_bytes(log.read_bytes())
+
+
+def test_scoreboard_upload_graded_by_the_worker_analytics_and_instructor(site, seeded):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pseudonyms = seeded.pseudonyms()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            dialogs: list[str] = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+            page.goto(site)
+            expect(page.get_by_role("heading", name="Digit adder: accuracy leaderboard")).to_be_visible(timeout=30_000)
+            board = grid(page, 0)
+            assert [(row[1], float(row[-1])) for row in board] == [(pseudonyms[s], t) for s, t in TOTALS.items()]
+            page.screenshot(path=SCREENSHOTS / "scoreboard.png", full_page=True)
+            shown = page.locator("body").inner_text() + "\n".join("\t".join(row) for row in board)
+            for student in seeded.gradebook.students():
+                assert student["id"] not in shown and student["display_name"] not in shown
+
+            page.get_by_role("link", name="Submit").click()
+            page.get_by_label("Upload token", exact=True).fill(seeded.tokens["s003"])
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_text(f"Signed in as {SCRIPT_NAME}", exact=True)).to_be_visible()
+            expect(page.get_by_role("combobox", name="Assignment")).to_have_value(re.compile("^conv_ops: "))
+            page.locator("input[type=file]").set_input_files(REPO_ROOT / "reference" / "conv_ops.py")
+            submit = page.get_by_role("button", name="Submit for grading")
+            expect(submit).to_be_enabled()
+            submit.click()
+            expect(page.get_by_text("is queued for grading.")).to_be_visible()
+            expect(page.get_by_text("Status: done")).to_be_visible(timeout=GRADING_SECONDS * 1000)
+            expect(page.get_by_test_id("stMetricValue")).to_have_text("30/30")
+            page.screenshot(path=SCREENSHOTS / "submit.png", full_page=True)
+
+            page.get_by_role("link", name="My submissions").click()
+            expect(page.get_by_role("heading", name="My submissions")).to_be_visible()
+            files = [row[2] for row in grid(page, 0)]
+            assert files == ["conv_ops.py", IMG_FILENAME]
+            page.screenshot(path=SCREENSHOTS / "my_submissions.png", full_page=True)
+
+            page.get_by_role("link", name="Assignment analytics").click()
+            expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(4)
+            page.screenshot(path=SCREENSHOTS / "analytics.png", full_page=True)
+
+            page.get_by_role("link", name="Instructor").click()
+            page.get_by_label("Instructor password", exact=True).fill(INSTRUCTOR_PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("tab", name="Grades")).to_be_visible()
+            names = {row[1] for row in grid(page, 0)}
+            assert {"Ada Lovelace", SCRIPT_NAME} <= names
+            page.screenshot(path=SCREENSHOTS / "instructor.png", full_page=True)
+
+            assert dialogs == []
+            assert page.locator("img[src=x]").count() == 0
+            assert page.locator("script", has_text="alert(1)").count() == 0
+        finally:
+            browser.close()
