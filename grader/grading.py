@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import shutil
 import stat
@@ -26,6 +27,8 @@ from grader.results import CheckResult, GradingReport
 from grader.sandbox import Limits, SandboxRun, run_sandboxed
 from grader.sandbox.observations import ObservationError, read_json
 from grader.submission import Submission, SubmissionError, load_submission, missing_functions, write_for_sandbox
+
+log = logging.getLogger(__name__)
 
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
 PROBE_FILES = ("driver.py", "keras_probe.py", "device.py")
@@ -58,7 +61,12 @@ class GradingContext:
         """A file an earlier phase wrote, checked to be a plain file of sane size before it is passed on."""
         outcome = self.phases[phase]
         path = outcome.out_dir / name
-        info = os.lstat(path)
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            # A phase that recorded an error (training raised, say) leaves no file; this escaped
+            # as FileNotFoundError and stopped grading.
+            raise ObservationError(f"{name} is missing: the {phase} phase did not write it") from None
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CARRIED_FILE:
             raise ObservationError(f"{name} from the {phase} phase is not a plain file of at most "
                                    f"{MAX_CARRIED_FILE // 2**20} MiB")
@@ -94,7 +102,8 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
     context = GradingContext(config, assignment, self_check)
     context.secrets["imported_modules"] = sorted(submission.imported_modules())
     logs = []
-    with tempfile.TemporaryDirectory(prefix="grade-") as workdir:
+    workdir = Path(tempfile.mkdtemp(prefix="grade-"))
+    try:
         failed: PhaseOutcome | None = None
         for phase in assignment.phases:
             if self_check and phase.hidden:
@@ -105,15 +114,16 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
                 context.phases[phase.name] = PhaseOutcome(
                     phase.name, False, {}, None, f"Not run, because the {failed.name} phase failed:\n{failed.failure}")
                 continue
-            outcome, run = _run_phase(phase, submission, context, Path(workdir), timeout, slot)
+            outcome, run = _run_phase(phase, submission, context, workdir, timeout, slot)
             if outcome.failure:
                 failed = outcome
             context.phases[phase.name] = outcome
             report.phase_seconds[phase.name] = round(outcome.seconds, 2)
             steps = outcome.observations.get("seconds")
             if isinstance(steps, dict):
+                # abs(v) < 1e9: float() of a JSON integer of hundreds of digits raised OverflowError.
                 report.step_seconds[phase.name] = {str(k): float(v) for k, v in steps.items()
-                                                   if isinstance(v, (int, float))}
+                                                   if isinstance(v, (int, float)) and abs(v) < 1e9}
             if run is not None:
                 report.phase_cpu_seconds[phase.name] = round(run.cpu_seconds, 2)
                 logs.append(f"== phase {phase.name}: {run.describe()} ({run.isolation})\n{run.output}")
@@ -126,11 +136,43 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
         evidence = Evidence(context.phases, context.secrets)
         for check in checks:
             report.checks.append(_score(check, evidence, logs))
+    finally:
+        _remove_tree(workdir)
     if report.device:
         report.notes.append(f"Graded on {report.device}.")
     report.instructor_log = "\n".join(logs)[-200_000:]
     report.execution_seconds = time.perf_counter() - started
     return report
+
+
+def _remove_tree(top: Path) -> None:
+    """Deletes the grading folder in time linear in its entries, whatever the sandbox left in /out.
+
+    A phase can nest folders thousands deep in /out: TemporaryDirectory's shutil.rmtree recursed
+    once per level and raised RecursionError (grading stopped, the tree stayed in /tmp). Here
+    every folder's subfolders are first moved up into `top`, so no path is longer than
+    top/name/name and nothing recurses; symbolic links are removed, never followed.
+    """
+    pending, moved = [top], 0
+    try:
+        while pending:
+            directory = pending.pop()
+            os.chmod(directory, 0o700)  # without root, the sandbox may have left it unreadable
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if not entry.is_dir(follow_symlinks=False):
+                        os.unlink(entry.path)
+                    elif directory == top:
+                        pending.append(Path(entry.path))
+                    else:
+                        moved += 1
+                        pending.append(top / f".removing-{moved}")
+                        os.rename(entry.path, pending[-1])
+            if directory != top:
+                os.rmdir(directory)
+        os.rmdir(top)
+    except OSError as error:
+        log.error("could not remove the grading folder %s: %s", top, error)
 
 
 def _score(check, evidence: Evidence, logs: list[str]) -> CheckResult:
@@ -140,7 +182,9 @@ def _score(check, evidence: Evidence, logs: list[str]) -> CheckResult:
             return CheckResult.error(check.name, check.points, outcome.failure, check.hidden)
     try:
         verdict = check.run(evidence)
-    except NotObserved as missing:
+    except (NotObserved, ObservationError) as missing:
+        # ObservationError too: its message is written to be shown (a symlinked or pickled output
+        # said "The grader could not evaluate this check", which blamed the grader).
         return CheckResult.error(check.name, check.points, str(missing), check.hidden)
     except Exception:  # a grader bug or malformed observations: zero for now, details for staff
         logs.append(f"== check {check.name} failed inside the grader\n{traceback.format_exc()}")
@@ -181,7 +225,7 @@ def _run_phase(phase: Phase, submission: Submission, context: GradingContext, wo
         outcome.observations = observations
     except ObservationError as error:
         outcome.failure = _phase_failure(phase, run, limits, str(error))
-    if run.status in ("timeout", "memory"):
+    if run.status in ("timeout", "memory", "disk"):
         outcome.failure = _phase_failure(phase, run, limits, None)
     return outcome, run
 
@@ -193,6 +237,10 @@ def _phase_failure(phase: Phase, run: SandboxRun, limits: Limits, detail: str | 
     elif run.status == "memory":
         why = (f"Your code used more than {limits.memory_bytes / 2**30:.1f} GiB of memory in the {phase.name} phase. "
                "Likely cause: a huge layer (check Dense sizes after Flatten) or keeping many copies of the data.")
+    elif run.status == "disk":
+        why = (f"Your code filled its output folder past the limit of {limits.tmp_bytes / 2**20:.0f} MiB in the "
+               f"{phase.name} phase (each file or folder counts at least 4 KiB). "
+               "Likely cause: saving arrays or checkpoints in a loop.")
     elif run.status == "ok":
         why = (f"Your code ended the {phase.name} phase without results ({detail}). "
                "Likely cause: calling sys.exit() or os._exit() at import time.")

