@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import io
 import json
@@ -104,7 +105,9 @@ def _load_from_keras() -> tuple[Split, Split]:
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(20)  # a firewalled network should fail fast, not hang setup
     try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        # Keras announces its download on stdout, which must stay clean for `grade --json`.
+        with contextlib.redirect_stdout(sys.stderr):
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # Keras wraps every download failure in a bare Exception
         raise DataError(f"could not download or read it ({str(error).splitlines()[0][:160]})") from error
     finally:

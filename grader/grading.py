@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -49,7 +50,7 @@ class GradingContext:
 
     def mnist(self) -> MnistData:
         if self._mnist is None:
-            self._mnist = load_mnist(self.config)
+            self._mnist = _mnist_for(self.config)
         return self._mnist
 
     def secret_rng(self, purpose: str) -> np.random.Generator:
@@ -65,12 +66,24 @@ class GradingContext:
             info = os.lstat(path)
         except FileNotFoundError:
             # A phase that recorded an error (training raised, say) leaves no file; this escaped
-            # as FileNotFoundError and stopped grading.
+            # as FileNotFoundError and stopped grading. The student's own error says more.
+            errors = [outcome.error_of(step) for step in outcome.observations.get("errors", {})]
+            detail = next((e for e in errors if e), None)
+            if detail:
+                raise ObservationError(f"the {phase} phase failed, so there is nothing to go on with. "
+                                       f"Your code raised an error:\n{detail}") from None
             raise ObservationError(f"{name} is missing: the {phase} phase did not write it") from None
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CARRIED_FILE:
             raise ObservationError(f"{name} from the {phase} phase is not a plain file of at most "
                                    f"{MAX_CARRIED_FILE // 2**20} MiB")
         return path
+
+
+@functools.lru_cache(maxsize=2)
+def _mnist_for(config: Config) -> MnistData:
+    # grade-all and the worker grade many submissions in one process: load MNIST (and try
+    # Keras's download) once, not once per submission.
+    return load_mnist(config)
 
 
 def grader_version(assignment: Assignment) -> str:

@@ -145,15 +145,22 @@ def _frameworks(evidence: Evidence) -> list[str]:
 
 
 def _describe(value) -> str:
-    array = np.asarray(value)
-    if array.size <= 16:
-        return np.array2string(array.squeeze(), precision=4, separator=", ").replace("\n", "")
-    return f"an array of shape {array.shape}"
+    return np.array2string(np.asarray(value).squeeze(), precision=4, separator=", ").replace("\n", "")
+
+
+def _difference(got: np.ndarray, expected: np.ndarray) -> str:
+    """Small arrays are shown whole; for large ones, where they differ most."""
+    if expected.size <= 16:
+        return f"got {_describe(got)}, expected {_describe(expected)}"
+    where = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
+    index = tuple(int(i) for i in where)
+    return (f"values differ: at index {index} got {got[where]:.6g}, expected {expected[where]:.6g} "
+            f"({int((~np.isclose(got, expected, rtol=RTOL, atol=ATOL)).sum())} of {expected.size} values off)")
 
 
 def _judge(case: Case, result: dict, out_dir: Path) -> str | None:
     """None when the student's answer matches the reference, else a sentence saying how it differs."""
-    call = f"{case.function}({', '.join(list(case.arrays) + [repr(a) for a in case.args] + [f'{k}={v!r}' for k, v in case.kwargs.items()])})"
+    call = f"[{case.id}] {case.function}({', '.join(list(case.arrays) + [repr(a) for a in case.args] + [f'{k}={v!r}' for k, v in case.kwargs.items()])})"
     if "error" in result:
         error = result["error"]
         if case.expected is ValueError and error.get("type") == "ValueError":
@@ -177,10 +184,9 @@ def _judge(case: Case, result: dict, out_dir: Path) -> str | None:
     if np.allclose(got, expected, rtol=RTOL, atol=ATOL):
         return None
     if case.flipped is not None and np.allclose(got, case.flipped, rtol=RTOL, atol=ATOL):
-        return (f"{call}: got {_describe(got)}, expected {_describe(expected)}. Likely cause: you flipped the "
+        return (f"{call}: {_difference(got, expected)}. Likely cause: you flipped the "
                 "kernel. conv2d is cross-correlation, as in Keras; only convolve2d flips the kernel.")
-    return (f"{call}: got {_describe(got)}, expected {_describe(expected)} "
-            f"(largest difference {np.max(np.abs(got - expected)):.3g}, tolerance rtol={RTOL}, atol={ATOL}).")
+    return f"{call}: {_difference(got, expected)} (tolerance rtol={RTOL}, atol={ATOL})."
 
 
 def cases_check(description: str, select):

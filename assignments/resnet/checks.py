@@ -124,8 +124,12 @@ def resnet_multiply_adds(evidence: Evidence) -> Verdict:
         if abs(got - paper) <= MULTIPLY_ADDS_TOLERANCE * paper:
             right += 1
         else:
-            cause = (" Likely cause: the stride-2 of a down-sampling bottleneck belongs on its first 1x1 conv."
-                     if depth >= 50 else "")
+            if got < paper:
+                cause = " Likely cause: missing projection shortcuts or blocks (compare the stage table)."
+            elif depth >= 50:
+                cause = " Likely cause: the stride-2 of a down-sampling bottleneck belongs on its first 1x1 conv."
+            else:
+                cause = " Likely cause: compare your stages and strides with the paper's table."
             lines.append(f"ResNet-{depth}: {got / 1e9:.2f}e9 multiply-adds at 224x224, expected {paper / 1e9:.1f}e9 "
                          f"within {MULTIPLY_ADDS_TOLERANCE:.0%}.{cause}")
     return Verdict(right / len(PAPER_MULTIPLY_ADDS), "\n".join(lines) or "Multiply-adds within 3% of the paper.")

@@ -115,13 +115,15 @@ def outputs_are_probabilities(rows: int, classes: int, cause: str, phase: str = 
 
     def check(evidence: Evidence) -> Verdict:
         observed(evidence, phase, "forward", step="forward")
-        outputs = read_array(evidence.phases[phase].out_dir, "probe_outputs.npy", dtype_kind="f",
-                             shape=(rows, classes))
-        sums = outputs.sum(axis=1)
+        outputs = read_array(evidence.phases[phase].out_dir, "probe_outputs.npy", dtype_kind="f")
+        if outputs.shape != (rows, classes):
+            return Verdict(0.0, f"On {rows} inputs the model's output has shape {outputs.shape}; expected "
+                                f"({rows}, {classes}): one probability per class. Likely cause: {cause}")
+        sums = outputs.astype("float64").sum(axis=1)
         if np.all(outputs >= 0) and np.allclose(sums, 1, atol=1e-3):
             return Verdict(1.0, f"Each of the {rows} output rows is a probability distribution over {classes} "
                                 "classes (non-negative, sums to 1, atol=1e-3).")
-        return Verdict(0.0, f"Output rows should be probabilities: got row sums {np.round(sums[:3], 3).tolist()}..., "
+        return Verdict(0.0, f"Output rows should be probabilities: got row sums {[round(float(v), 3) for v in sums[:3]]}..., "
                             f"smallest value {outputs.min():.3g}; expected non-negative rows that sum to 1. "
                             f"Likely cause: {cause}")
 
