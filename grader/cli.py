@@ -7,6 +7,8 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
+import socket
 import sys
 import threading
 import time
@@ -89,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     work.add_argument("--once", action="store_true", help="exit once the queue is empty")
     work.add_argument("--poll", type=float, default=2.0, metavar="S",
                       help="seconds between looks at an empty queue (default 2)")
+    work.add_argument("--max-attempts", type=int, metavar="N",
+                      help="how many workers may die (or lose their lease) grading one submission before "
+                           "it becomes a grader error (default 3)")
 
     roster = add("roster", None, "manage the class list and the students' upload tokens")
     roster_commands = roster.add_subparsers(dest="roster_command", required=True)
@@ -220,6 +225,10 @@ def cmd_export(args, config: Config) -> int:
 def cmd_worker(args, config: Config) -> int:
     from grader.worker import serve
 
+    if args.max_attempts is not None:
+        if args.max_attempts < 1:
+            raise ValueError(f"Expected a strictly positive value. Received --max-attempts={args.max_attempts}.")
+        config = dataclasses.replace(config, max_attempts=args.max_attempts)
     return serve(config, threads=args.workers, once=args.once, poll_seconds=args.poll)
 
 
@@ -237,18 +246,27 @@ def cmd_roster_import(args, config: Config) -> int:
 
 def _grade_and_store(gradebook, path: Path, student: str, assignment, config: Config, timeout, slot: int,
                      content: tuple[bytes, str] | None = None) -> GradingReport:
+    from grader.worker import Heartbeat
+
     content, content_hash = content or _content_of(path)
     gradebook.ensure_student(student)
     submission_id, _ = gradebook.add_submission(student, assignment.name, path.name, content, content_hash)
-    gradebook.set_status(submission_id, "grading")
+    # Claimed under a renewed lease like a worker's job, not merely marked "grading": when this process
+    # is killed (out of memory, kill -9), a worker takes the submission over once the lease runs out;
+    # unleased, it stayed "grading" with no one grading it, and no worker ever took it.
+    claim = f"{socket.gethostname()}:{os.getpid()}:{slot}"
+    gradebook.claim(submission_id, claim, config.lease_seconds)
     try:
-        report = grade(path, assignment, config, student=student, timeout=timeout, slot=slot)
+        with Heartbeat(gradebook, submission_id, claim, config.lease_seconds):
+            report = grade(path, assignment, config, student=student, timeout=timeout, slot=slot)
     except Exception as error:  # a grader fault: recorded as such, never as a zero for the student
         import traceback
 
-        gradebook.record_error(submission_id, f"The grader failed: {error}", traceback.format_exc())
+        gradebook.record_error(submission_id, f"The grader failed: {error}", traceback.format_exc(), worker_id=claim)
         raise
-    gradebook.record_report(submission_id, report)
+    if not gradebook.record_report(submission_id, report, worker_id=claim):
+        print(f"{student}: graded, but not recorded: the submission was requeued or taken over by another "
+              f"grader meanwhile (submission {submission_id}).", file=sys.stderr)
     return report
 
 

@@ -63,7 +63,9 @@ class Config:
     """GRADER_INSTRUCTOR_PASSWORD; the site also accepts `instructor_password` in Streamlit secrets."""
 
     lease_seconds: float = 1800
-    """How long a worker may hold a claimed submission before another worker may take it over."""
+    """How long a worker may hold a claimed submission before another worker may take it over
+    (GRADER_LEASE_S). A live worker renews its claim every third of it, so this is how long the job
+    of a worker that died waits before another worker grades it."""
 
     max_attempts: int = 3
     """Gradings a submission gets before a crash-looping one is marked a grader error."""
@@ -105,4 +107,5 @@ class Config:
             rate_limit=int(env.get("GRADER_RATE_LIMIT", defaults.rate_limit)),
             rate_window_seconds=int(env.get("GRADER_RATE_WINDOW_S", defaults.rate_window_seconds)),
             instructor_password=env.get("GRADER_INSTRUCTOR_PASSWORD") or None,
+            lease_seconds=float(env.get("GRADER_LEASE_S", defaults.lease_seconds)),
         )

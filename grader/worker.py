@@ -106,7 +106,7 @@ class Worker:
     def _grade(self, job: dict, slot: int, worker_id: str) -> None:
         submission_id, who = job["id"], f"{job['student_id']} {job['assignment']}"
         started = time.perf_counter()
-        with _Heartbeat(self.gradebook, submission_id, worker_id, self.config.lease_seconds), \
+        with Heartbeat(self.gradebook, submission_id, worker_id, self.config.lease_seconds), \
                 tempfile.TemporaryDirectory(prefix="worker-") as private:
             try:
                 assignment = load_assignment(job["assignment"])
@@ -198,7 +198,7 @@ def local_name(filename: str, content: bytes) -> str:
     return name
 
 
-class _Heartbeat:
+class Heartbeat:
     """Renews a claim every third of the lease while its job is graded, so no other worker takes it over."""
 
     def __init__(self, gradebook: Gradebook, submission_id: int, worker_id: str, lease_seconds: float):
@@ -207,7 +207,7 @@ class _Heartbeat:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{submission_id}", daemon=True)
 
-    def __enter__(self) -> "_Heartbeat":
+    def __enter__(self) -> "Heartbeat":
         self._thread.start()
         return self
 

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import Engine, and_, case, create_engine, delete, event, func, inspect, or_, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,24 +64,32 @@ def pseudonym(student_id: str, key: bytes, attempt: int = 0) -> str:
 class Gradebook:
     """Where grading results are kept, on SQLite (one file) or PostgreSQL (a shared server)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, read_only: bool = False):
+        """With `read_only` (the site), the gradebook must exist already; every write through it
+        raises an error of the database (SQLAlchemy's DBAPIError), and it creates nothing."""
         self.url = url
+        self.read_only = read_only
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+        if read_only:
+            parsed = _read_only_url(parsed)
+        elif self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, pool_pre_ping=not self.is_sqlite)
+        self.engine: Engine = create_engine(parsed, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
-            event.listen(self.engine, "connect", _configure_sqlite)
+            event.listen(self.engine, "connect", _configure_sqlite_reader if read_only else _configure_sqlite)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        if read_only:
+            self._pseudonym_key = b""  # never used for a name: a reader cannot add a student
+            return
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
-        self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._pseudonym_key = self._setting("pseudonym_key", secrets.token_hex(32)).encode()
 
     @classmethod
-    def from_config(cls, config) -> "Gradebook":
+    def from_config(cls, config, read_only: bool = False) -> "Gradebook":
         """The gradebook at `config.db_url`."""
-        return cls(config.db_url)
+        return cls(config.db_url, read_only=read_only)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -267,6 +276,20 @@ class Gradebook:
                        Submission.status == "grading")
                 .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)))
             return renewed.rowcount == 1
+
+    def claim(self, submission_id: int, worker_id: str, lease_seconds: float) -> None:
+        """Claims this submission for `worker_id` whatever its status, as `claim_next` claims the next
+        one (grading, leased, one more attempt): for `grade` and `grade-all`, which grade what the
+        instructor names. A worker grading it now loses its claim and will not record its result;
+        if this grader dies, a worker takes the submission over once the lease runs out."""
+        if lease_seconds <= 0:
+            raise ValueError(f"Expected a strictly positive value. Received lease_seconds={lease_seconds}.")
+        with self.engine.begin() as connection:
+            claimed = connection.execute(update(Submission).where(Submission.id == submission_id).values(
+                status="grading", claimed_by=worker_id, attempts=Submission.attempts + 1,
+                lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)))
+        if claimed.rowcount != 1:
+            raise LookupError(f"No submission with id {submission_id} in the gradebook at {self.engine.url!r}.")
 
     def release(self, submission_id: int, worker_id: str | None = None) -> bool:
         """Hands a claimed submission back to the queue uncounted (a worker stopping cleanly);
@@ -473,3 +496,31 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _configure_sqlite_reader(dbapi_connection, connection_record) -> None:
+    # Setting the journal mode is a write; the writers keep the file in WAL mode. A reader still
+    # waits out the moments a WAL reader must (a checkpoint, recovery after a crash).
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _read_only_url(url: URL) -> URL:
+    """The same database, opened so that the database itself refuses every write."""
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            raise ValueError(f"Expected the URL of a SQLite file, sqlite:///PATH. Received {url.render_as_string()!r}.")
+        path = Path(url.database).resolve()
+        if not path.is_file():
+            # mode=ro cannot create it, and sqlite3's own message ("unable to open database file") says less.
+            raise FileNotFoundError(f"No gradebook at {path}: a grader creates it on its first grading.")
+        # A URI filename: mode=ro opens the file read-only. In WAL mode the reader still needs the
+        # -shm file, which SQLite creates beside the database if no writer has it open.
+        return url.set(database=f"file:{quote(str(path))}", query={"mode": "ro", "uri": "true"})
+    if url.get_backend_name() == "postgresql":
+        # Appended to any options already in the URL (a search_path, say) rather than replacing them.
+        given = url.query.get("options", ())
+        options = [given] if isinstance(given, str) else list(given)
+        return url.update_query_dict({"options": " ".join([*options, "-c default_transaction_read_only=on"])})
+    raise ValueError(f"Expected a SQLite or PostgreSQL URL for a read-only gradebook. Received {url.drivername!r}.")

@@ -84,7 +84,7 @@ def test_finished_and_unleased_submissions_are_not_claimed(gradebook):
     done, error, by_hand = queue(gradebook, 3)
     gradebook.record_report(done, report())
     gradebook.record_error(error, "The grader failed.", "Traceback ...")
-    # `python -m grader grade` marks its submission grading without a lease while it grades in-process.
+    # Marked grading by hand, without a lease (`grade` and `grade-all` claim theirs under a lease).
     gradebook.set_status(by_hand, "grading")
     assert gradebook.claim_next("w", LEASE) is None
 
