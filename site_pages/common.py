@@ -42,7 +42,16 @@ def load_config() -> Config:
 
 @st.cache_resource
 def load_gradebook() -> Gradebook:
+    """For the site's few writes: queueing an upload, the instructor's regrades and roster."""
     return Gradebook.from_config(load_config())
+
+
+@st.cache_resource
+def load_reader() -> Gradebook:
+    """Every page's reads: a read-only connection, so the worker stays the gradebook's writer
+    and a page can never hold a write lock on SQLite."""
+    load_gradebook()  # creates the tables of a new gradebook, which a read-only connection cannot
+    return Gradebook.from_config(load_config(), read_only=True)
 
 
 @st.cache_resource
@@ -70,7 +79,7 @@ def public_results(assignment: str | None = None) -> pd.DataFrame:
     """Each student's latest finished grading per assignment: pseudonym, assignment, submission_id,
     score, max_score, graded_at, status (done, or error with no score)."""
     columns = ["pseudonym", "assignment", "submission_id", "score", "max_score", "graded_at", "status"]
-    rows = load_gradebook().latest_results(assignment)
+    rows = load_reader().latest_results(assignment)
     frame = pd.DataFrame([{column: row[column] for column in columns} for row in rows], columns=columns)
     return frame.astype({"score": "float64", "max_score": "float64"})
 
@@ -79,7 +88,7 @@ def public_results(assignment: str | None = None) -> pd.DataFrame:
 def latest_checks(assignment: str) -> pd.DataFrame:
     """One row per check of each student's latest done grading of the assignment:
     pseudonym, submission_id, position, check, points, max_points, status, hidden."""
-    gradebook = load_gradebook()
+    gradebook = load_reader()
     rows = [
         {"pseudonym": result["pseudonym"], "submission_id": result["submission_id"], "position": position,
          "check": check.name, "points": check.points, "max_points": check.max_points,
@@ -97,7 +106,7 @@ def submission_log(assignment: str | None = None) -> pd.DataFrame:
     score, max_score, graded_at, execution_seconds."""
     columns = ["id", "assignment", "submitted_at", "status", "score", "max_score", "graded_at",
                "execution_seconds"]
-    rows = load_gradebook().submissions(assignment=assignment)
+    rows = load_reader().submissions(assignment=assignment)
     frame = pd.DataFrame([{column: row[column] for column in columns} for row in rows], columns=columns)
     return frame.astype({"score": "float64", "max_score": "float64", "execution_seconds": "float64"})
 
@@ -188,25 +197,25 @@ def handle_upload(gradebook: Gradebook, student_id: str, assignment: str, filena
 
 def csv_export(assignment: str | None) -> str:
     out = io.StringIO()
-    export_csv(load_gradebook(), assignment, out)
+    export_csv(load_reader(), assignment, out)
     return out.getvalue()
 
 
 def gradescope_export(assignment: str) -> str:
     out = io.StringIO()
-    export_gradescope(load_gradebook(), assignment, out)
+    export_gradescope(load_reader(), assignment, out)
     return out.getvalue()
 
 
 def submission_bytes(submission_id: int) -> bytes:
-    return load_gradebook().submission(submission_id)["content"]
+    return load_reader().submission(submission_id)["content"]
 
 
 # --- sign-in ---
 
 def require_student() -> str:
     """The signed-in student's id; otherwise shows the token sign-in and stops the page there."""
-    gradebook = load_gradebook()
+    gradebook = load_reader()
     student_id = st.session_state.get(STUDENT_KEY)
     if student_id is not None:
         student = next((s for s in gradebook.students() if s["id"] == student_id), None)

@@ -19,7 +19,7 @@ def submissions_table(submissions: list[dict]) -> pd.DataFrame:
 
 
 def show_submissions(student_id: str, polling: bool) -> None:
-    gradebook = common.load_gradebook()
+    gradebook = common.load_reader()
     submissions = gradebook.submissions(student_id=student_id)
     if not submissions:
         st.info("You have no submissions yet. Upload one on the Submit page.")
@@ -37,5 +37,5 @@ def show_submissions(student_id: str, polling: bool) -> None:
 st.title("My submissions")
 student_id = common.require_student()
 
-pending = any(s["status"] in common.PENDING for s in common.load_gradebook().submissions(student_id=student_id))
+pending = any(s["status"] in common.PENDING for s in common.load_reader().submissions(student_id=student_id))
 st.fragment(show_submissions, run_every=common.POLL_SECONDS if pending else None)(student_id, pending)

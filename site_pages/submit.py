@@ -18,7 +18,7 @@ STATUS_WORDS = {
 
 
 def show_status(student_id: str, submission_id: int, polling: bool) -> None:
-    mine = {s["id"]: s for s in common.load_gradebook().submissions(student_id=student_id)}
+    mine = {s["id"]: s for s in common.load_reader().submissions(student_id=student_id)}
     submission = mine.get(submission_id)
     if submission is None:
         return
@@ -26,7 +26,7 @@ def show_status(student_id: str, submission_id: int, polling: bool) -> None:
         st.rerun()  # graded: draw the page once more, without polling
     st.subheader(f"Submission #{submission_id}: {submission['assignment']}")
     st.markdown(f"Status: **{submission['status']}** ({STATUS_WORDS[submission['status']]})")
-    common.show_feedback(common.load_gradebook(), submission)
+    common.show_feedback(common.load_reader(), submission)
 
 
 st.title("Submit")
@@ -56,7 +56,7 @@ if outcome is not None:
 
 watching = st.session_state.get(WATCHING_KEY)
 if watching is not None:
-    status = next((s["status"] for s in common.load_gradebook().submissions(student_id=student_id)
+    status = next((s["status"] for s in common.load_reader().submissions(student_id=student_id)
                    if s["id"] == watching), None)
     pending = status in common.PENDING
     st.fragment(show_status, run_every=common.POLL_SECONDS if pending else None)(student_id, watching, pending)
