@@ -10,6 +10,7 @@ import json
 import os
 import re
 import stat
+import threading
 import tokenize
 import warnings
 import zipfile
@@ -247,12 +248,18 @@ def _compile(source: str) -> None:
     compile(source, "<submission>", "exec", dont_inherit=True)
 
 
+_PARSER_LOCK = threading.Lock()
+
+
 @contextmanager
 def _reading_code():
     """Keeps SyntaxWarnings (e.g. "\\d" in a regex) out of the grader's log, and turns code nested
     too deeply for the parser into a message for the student."""
     try:
-        with warnings.catch_warnings():
+        # One parse at a time: CPython 3.11.7's parser fails ("AST constructor recursion depth
+        # mismatch", gh-106905) when threads parse at once, as grade-all and worker threads do,
+        # and warnings.catch_warnings is not thread-safe either.
+        with _PARSER_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     except (RecursionError, MemoryError) as error:

@@ -7,6 +7,7 @@ import fcntl
 import functools
 import glob
 import logging
+import math
 import os
 import re
 import select
@@ -237,6 +238,12 @@ def _leased_uid(preferred: int):
             handle.close()
             continue
         try:
+            # Holding the lock, nothing of ours runs as this uid: whatever does is an orphan of a
+            # grader killed while bwrap was still setting up (its --die-with-parent is armed only
+            # after setup, bubblewrap issue 633), and must not live on with no time limit.
+            for process in _processes():
+                if process.uid == uid and process.alive:
+                    _kill(process.pid)
             yield uid
         finally:
             handle.close()  # closing the file releases the lock
@@ -303,6 +310,9 @@ def _prlimit_prefix(limits: Limits, gpu: bool) -> list[str]:
         f"--fsize={limits.file_bytes}",
         f"--nofile={_MAX_OPEN_FILES}",
         "--core=0",
+        # A backstop for a sandbox that outlives its supervisor (see _leased_uid): no process of a
+        # run can use more CPU than its wall-clock limit on every core, so honest runs never hit it.
+        f"--cpu={math.ceil(limits.wall_seconds * (os.cpu_count() or 1)) + 10}",
     ]
     if not gpu:
         command.append(f"--as={limits.memory_bytes}")
