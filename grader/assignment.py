@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -12,6 +13,11 @@ import numpy as np
 from grader.config import REPO_ROOT
 
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
+# The student's code runs in the probe's process, so a malformed observation means it interfered.
+TAMPERED = ("Likely cause: your code changed what the grader's probe records (observations.json "
+            "or the probe itself); let the probe run and write its results.")
+ERROR_FIELDS = ("type", "message", "traceback")
+"""What the probe records of each exception, all strings (grader/probe/driver.py)."""
 
 
 @dataclass(frozen=True)
@@ -40,11 +46,97 @@ class PhaseOutcome:
     seconds: float = 0.0
 
     def error_of(self, step: str) -> str | None:
-        """The student's exception during `step` of the probe, formatted for feedback, or None."""
-        error = self.observations.get("errors", {}).get(step)
+        """The student's exception during `step` of the probe, formatted for feedback, or None.
+
+        Never raises: malformed "errors" (see common_keys_problem) count as no error here.
+        """
+        errors = self.observations.get("errors") if isinstance(self.observations, dict) else None
+        error = errors.get(step) if isinstance(errors, dict) else None
         if not isinstance(error, dict):
             return None
-        return f"{error.get('type', 'Error')}: {error.get('message', '')}\n{error.get('traceback', '')}".strip()
+        kind, message, where = (error.get(k) for k in ERROR_FIELDS)
+        kind = kind if isinstance(kind, str) else "Error"
+        message = message if isinstance(message, str) else ""
+        where = where if isinstance(where, str) else ""
+        return f"{kind}: {message}\n{where}".strip()
+
+
+def describe_json(value: Any) -> str:
+    """A JSON value in a few words for feedback: "a string ('many')", "true", "an object", "NaN"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"the integer {value}" if abs(value) < 10**20 else "an integer of more than 20 digits"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return f"the number {value:g}" if math.isfinite(value) else f"{'-' if value < 0 else ''}Infinity"
+    if isinstance(value, str):
+        return f"a string ({value[:40] + '...' if len(value) > 40 else value!r})" if value else "an empty string"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) > 1 else ''}" if value else "an empty list"
+    if isinstance(value, dict):
+        return "an object" if value else "an empty object"
+    return type(value).__name__
+
+
+def is_number(value: Any) -> bool:
+    """An int (not a bool: JSON's true is no number) or a finite float."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _step(name: str) -> str:
+    return repr(name if len(name) <= 40 else name[:40] + "...")
+
+
+def _errors_problem(errors: Any) -> str | None:
+    if not isinstance(errors, dict):
+        return f'"errors" is {describe_json(errors)}; expected an object of step name -> error'
+    for step, error in errors.items():
+        if not isinstance(error, dict):
+            return (f'"errors" of step {_step(step)} is {describe_json(error)}; expected an object with the '
+                    "type, message and traceback of an exception")
+        for key in ERROR_FIELDS:
+            if key in error and not isinstance(error[key], str):
+                return f'"errors" of step {_step(step)}: its {key} is {describe_json(error[key])}; expected a string'
+    return None
+
+
+def _seconds_problem(seconds: Any) -> str | None:
+    if not isinstance(seconds, dict):
+        return f'"seconds" is {describe_json(seconds)}; expected an object of step name -> seconds'
+    for step, value in seconds.items():
+        if not is_number(value):
+            return f'"seconds" of step {_step(step)} is {describe_json(value)}; expected a finite number'
+    return None
+
+
+def common_keys_problem(observations: Any) -> str | None:
+    """What is malformed in the keys that the probe's driver writes in every phase, or None.
+
+    The student's code runs in the probe's process and can overwrite observations.json with any
+    JSON. The driver writes "errors" (step -> {type, message, traceback}, all strings),
+    "seconds" (step -> number), "phase" (a string), "wall_seconds" (a number) and, in model
+    assignments, "device" (a string). An absent key is no problem here: a check that needs an
+    observation says so when it is missing.
+    """
+    if not isinstance(observations, dict):
+        return (f"The grader cannot use observations.json: it holds {describe_json(observations)}; "
+                f"expected an object. {TAMPERED}")
+    problems = [_errors_problem(observations.get("errors", {})), _seconds_problem(observations.get("seconds", {}))]
+    for key, expected, ok in (("phase", "a string", lambda v: isinstance(v, str)),
+                              ("wall_seconds", "a finite number", is_number),
+                              ("device", "a string", lambda v: isinstance(v, str))):
+        if key in observations and not ok(observations[key]):
+            problems.append(f'"{key}" is {describe_json(observations[key])}; expected {expected}')
+    problems = [p for p in problems if p]
+    if not problems:
+        return None
+    return "The grader cannot use observations.json: " + "; ".join(problems) + f". {TAMPERED}"
 
 
 @dataclass
