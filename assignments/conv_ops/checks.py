@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment import Assignment, Check, Evidence, Phase, Verdict
-from grader.checks import NotObserved, observed
+from grader.assignment import Assignment, Check, Evidence, Phase, Verdict, describe_json
+from grader.checks import OBJECT, STRING, Kind, NotObserved, entry, list_of, observed, require
 from grader.sandbox.observations import ObservationError, read_array
 from reference import conv_ops as ref
 
@@ -138,8 +138,14 @@ def inputs(context) -> dict:
     return files
 
 
+MODULE_NAMES = list_of(STRING, "a list of module names (strings)")
+SCALAR = Kind.of("a number", lambda value: isinstance(value, (int, float)) and not isinstance(value, bool))
+"""What the probe records of a function that returned a Python or NumPy number: NaN and inf included."""
+MISSING = {"error": {"type": "Missing", "message": "no result"}}
+
+
 def _frameworks(evidence: Evidence) -> list[str]:
-    loaded = set(observed(evidence, "run", "frameworks_loaded"))
+    loaded = set(observed(evidence, "run", "frameworks_loaded", expect=MODULE_NAMES))
     imported = set(evidence.secrets.get("imported_modules", ()))
     return sorted((loaded | imported) & set(FRAMEWORKS))
 
@@ -158,6 +164,34 @@ def _difference(got: np.ndarray, expected: np.ndarray) -> str:
             f"({int((~np.isclose(got, expected, rtol=RTOL, atol=ATOL)).sum())} of {expected.size} values off)")
 
 
+def _result(results: dict, case_id: str) -> dict:
+    """The probe's record of one case, {"scalar": x}, {"array": name, ...} or {"error": {type, message}},
+    checked to be one: Malformed otherwise."""
+    if case_id not in results:
+        return MISSING
+    where = f"results[{case_id!r}]"
+    result = require(results[case_id], OBJECT, where)
+    if "error" in result:
+        error = entry(result, "error", OBJECT, where)
+        entry(error, "type", STRING, f"{where}.error")
+        if "message" in error:
+            entry(error, "message", STRING, f"{where}.error")
+    if "scalar" in result:
+        entry(result, "scalar", SCALAR, where)
+    return result
+
+
+def _close(got: int | float, expected) -> bool:
+    try:
+        return bool(np.isclose(float(got), expected, rtol=RTOL, atol=ATOL))
+    except OverflowError:  # an int beyond any float: far from every expected number
+        return False
+
+
+def _shown(got) -> str:
+    return describe_json(got) if isinstance(got, int) and abs(got) >= 10**20 else str(got)
+
+
 def _judge(case: Case, result: dict, out_dir: Path) -> str | None:
     """None when the student's answer matches the reference, else a sentence saying how it differs."""
     call = f"[{case.id}] {case.function}({', '.join(list(case.arrays) + [repr(a) for a in case.args] + [f'{k}={v!r}' for k, v in case.kwargs.items()])})"
@@ -167,11 +201,12 @@ def _judge(case: Case, result: dict, out_dir: Path) -> str | None:
             return None
         return f"{call} raised {error.get('type')}: {error.get('message', '')}"[:400]
     if case.expected is ValueError:
-        return f"{call} returned {result.get('scalar', 'a value')}; expected it to raise ValueError (the stride does not fit)."
+        return (f"{call} returned {_shown(result['scalar']) if 'scalar' in result else 'a value'}; "
+                "expected it to raise ValueError (the stride does not fit).")
     if np.isscalar(case.expected):
         got = result.get("scalar")
-        if got is None or not np.isclose(got, case.expected, rtol=RTOL, atol=ATOL):
-            return f"{call}: got {got}, expected {case.expected}."
+        if got is None or not _close(got, case.expected):
+            return f"{call}: got {_shown(got)}, expected {case.expected}."
         return None
     try:
         got = read_array(out_dir, f"{case.id}.npy", dtype_kind="f")
@@ -197,11 +232,11 @@ def cases_check(description: str, select):
         if frameworks:
             raise NotObserved(f"conv_ops must use NumPy only, but your file loads {', '.join(frameworks)}: "
                               "these points need your own NumPy implementation.")
-        results = observed(evidence, "run", "results")
+        results = observed(evidence, "run", "results", expect=OBJECT)
         chosen = [case for case in evidence.secrets["cases"].values() if select(case)]
+        answers = {case.id: _result(results, case.id) for case in chosen}
         wrong = [problem for case in chosen
-                 if (problem := _judge(case, results.get(case.id, {"error": {"type": "Missing", "message": "no result"}}),
-                                       evidence.phases["run"].out_dir))]
+                 if (problem := _judge(case, answers[case.id], evidence.phases["run"].out_dir))]
         if not wrong:
             return Verdict(1.0, f"{description}: all {len(chosen)} cases right.")
         shown = "\n".join(f"- {w}" for w in wrong[:3]) + (f"\n- and {len(wrong) - 3} more" if len(wrong) > 3 else "")

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from grader.assignment import Assignment, Check, Evidence, Verdict
-from grader.checks import observed
+from grader.checks import BOOLEAN, INTEGER, OBJECT, list_of, malformed, observed
 from grader.checks.accuracy import hidden_accuracy
-from grader.checks.model import find_layer, layer_params, layer_shapes, model_shapes, outputs_are_probabilities
+from grader.checks.model import layer_entry, layer_params, layer_shapes, model_shapes, outputs_are_probabilities
 from grader.phases import build_phase, predict_phase, train_phase
 
 PROBE_IMAGES = 16
@@ -25,8 +25,15 @@ def probe_images(rng: np.random.Generator) -> dict:
     return {"images": rng.uniform(0, 1, (PROBE_IMAGES, 32, 32, 1)).astype("float32")}
 
 
+REACTIONS = list_of(list_of(BOOLEAN, "a list of true/false"), "a list of 6 rows of true/false, one per S2 map")
+
+
 def c3_table(evidence: Evidence) -> Verdict:
-    reacts = np.asarray(observed(evidence, "build", "c3_reacts"), dtype=bool)
+    rows = observed(evidence, "build", "c3_reacts", expect=REACTIONS)
+    if len({len(row) for row in rows}) > 1:
+        raise malformed("c3_reacts", f"its rows have {sorted({len(row) for row in rows})} entries; expected rows "
+                                     "of the same length")
+    reacts = np.asarray(rows, dtype=bool)
     expected = np.zeros((6, 16), dtype=bool)
     for c3_map, s2_maps in enumerate(C3_TABLE):
         expected[list(s2_maps), c3_map] = True
@@ -43,8 +50,8 @@ def c3_table(evidence: Evidence) -> Verdict:
 
 
 def c1_to_f6_total(evidence: Evidence) -> Verdict:
-    summary = observed(evidence, "build", "model", step="build_lenet5")
-    total = sum(find_layer(summary, name).get("trainable_params", 0) for name in C1_TO_F6)
+    summary = observed(evidence, "build", "model", step="build_lenet5", expect=OBJECT)
+    total = sum(layer_entry(summary, name, "trainable_params", INTEGER) for name in C1_TO_F6)
     if total == 60_000:
         return Verdict(1.0, "C1..F6 hold 60,000 trainable parameters, as in the paper.")
     return Verdict(0.0, f"C1..F6 trainable parameters: got {total:,}, expected 60,000. See the per-layer check.")

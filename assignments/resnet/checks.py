@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 
 from grader.assignment import Assignment, Check, Evidence, Phase, Verdict
-from grader.checks import NotObserved, fmt_shape, observed
+from grader.checks import (INTEGER, OBJECT, SHAPE, SHAPES, SIZE, Malformed, NotObserved, entry, fmt_shape, list_of,
+                           observed)
+from grader.checks.model import model_layers
 from grader.sandbox.observations import read_array
 
 # Trainable parameters with the paper's conventions (no conv bias, BN, projection only where needed).
@@ -33,14 +35,24 @@ def block_input(rng: np.random.Generator) -> dict:
     return {"block_input": rng.normal(size=(4, 8, 8, 16)).astype("float32")}
 
 
-def multiply_adds(summary: dict) -> int:
+KERNEL_SHAPE = list_of(SIZE, "a kernel shape (a list of sizes)")
+
+
+def multiply_adds(summary: dict, key: str) -> int:
     """Multiply-adds of convolution and dense layers, from the observed kernel and output shapes."""
     total = 0
-    for layer in summary.get("layers", []):
-        kernel, out = layer.get("kernel_shape"), layer.get("output_shape")
-        if not kernel or not out or not isinstance(out[0], (int, type(None))):
+    for index, layer in enumerate(model_layers(summary, key)):
+        where = f"{key}.layers[{index}]"
+        if layer.get("kernel_shape") is None:  # a layer without a kernel: no multiply-adds counted
+            continue
+        kernel, out = entry(layer, "kernel_shape", KERNEL_SHAPE, where), entry(layer, "output_shape", SHAPE, where)
+        if not kernel or not out or isinstance(out[0], list):
             continue
         if len(kernel) == 4 and len(out) == 4:
+            if out[1] is None or out[2] is None:
+                raise NotObserved(f"Layer '{layer['name']}' has output shape {fmt_shape(out)}, so the grader "
+                                  "cannot count its multiply-adds. Likely cause: build_resnet(depth) must build "
+                                  "for its default input_shape, (224, 224, 3).")
             total += out[1] * out[2] * math.prod(kernel)
         elif len(kernel) == 2:
             total += math.prod(kernel)
@@ -52,7 +64,7 @@ def block_shapes(kind: str):
         right, lines = 0, []
         keys = [k for k in BLOCK_SHAPES if k.startswith(kind)]
         for key in keys:
-            got = observed(evidence, "build", key)["output_shapes"][0]
+            got = entry(observed(evidence, "build", key, expect=OBJECT), "output_shapes", SHAPES, key)[0]
             if got == BLOCK_SHAPES[key]:
                 right += 1
             else:
@@ -68,7 +80,7 @@ def block_shapes(kind: str):
 def block_params(evidence: Evidence) -> Verdict:
     right, lines = 0, []
     for key, expected in BLOCK_PARAMS.items():
-        got = observed(evidence, "build", key)["trainable_params"]
+        got = entry(observed(evidence, "build", key, expect=OBJECT), "trainable_params", INTEGER, key)
         if got == expected:
             right += 1
             continue
@@ -99,8 +111,11 @@ def zeroed_block(key: str, name: str):
 def resnet_params(evidence: Evidence) -> Verdict:
     right, lines = 0, []
     for depth, expected in PARAMS.items():
+        key = f"resnet{depth}"
         try:
-            got = observed(evidence, "build", f"resnet{depth}")["trainable_params"]
+            got = entry(observed(evidence, "build", key, expect=OBJECT), "trainable_params", INTEGER, key)
+        except Malformed:  # costs the whole check, not just this depth
+            raise
         except NotObserved as missing:
             lines.append(f"ResNet-{depth}: {missing}")
             continue
@@ -116,8 +131,11 @@ def resnet_params(evidence: Evidence) -> Verdict:
 def resnet_multiply_adds(evidence: Evidence) -> Verdict:
     right, lines = 0, []
     for depth, paper in PAPER_MULTIPLY_ADDS.items():
+        key = f"resnet{depth}"
         try:
-            got = multiply_adds(observed(evidence, "build", f"resnet{depth}"))
+            got = multiply_adds(observed(evidence, "build", key, expect=OBJECT), key)
+        except Malformed:
+            raise
         except NotObserved as missing:
             lines.append(f"ResNet-{depth}: {missing}")
             continue
@@ -139,9 +157,10 @@ def resnet_shapes(evidence: Evidence) -> Verdict:
     problems = []
     for key, expected_in, expected_out in (("resnet18", [[None, 224, 224, 3]], [[None, 1000]]),
                                             ("resnet18_small", [[None, 64, 64, 3]], [[None, 10]])):
-        summary = observed(evidence, "build", key)
-        if summary["input_shapes"] != expected_in or summary["output_shapes"] != expected_out:
-            problems.append(f"{key}: got {fmt_shape(summary['input_shapes'])} -> {fmt_shape(summary['output_shapes'])}, "
+        summary = observed(evidence, "build", key, expect=OBJECT)
+        got_in, got_out = entry(summary, "input_shapes", SHAPES, key), entry(summary, "output_shapes", SHAPES, key)
+        if got_in != expected_in or got_out != expected_out:
+            problems.append(f"{key}: got {fmt_shape(got_in)} -> {fmt_shape(got_out)}, "
                             f"expected {fmt_shape(expected_in)} -> {fmt_shape(expected_out)}.")
     if problems:
         return Verdict(0.0, "\n".join(problems) + " Likely cause: build_resnet must use its input_shape and num_classes arguments.")

@@ -1,27 +1,150 @@
 """Reusable checks: each builder returns a function from Evidence to a Verdict."""
 
-from typing import Any
+from __future__ import annotations
 
-from grader.assignment import Evidence
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from grader.assignment import TAMPERED, Evidence, common_keys_problem, describe_json
+
+MAX_SIZE = 2**63
+"""Sizes of tensors fit in an int64, as in NumPy and every Keras backend; larger is malformed."""
+MAX_NESTING = 8
+"""How deeply a layer's outputs may nest (a layer returning lists of tensors)."""
 
 
 class NotObserved(Exception):
     """What a check needs was never observed; the message tells the student why."""
 
 
-def observed(evidence: Evidence, phase: str, key: str, step: str | None = None) -> Any:
-    """The observation `key` of `phase`, or NotObserved naming the student's error in `step`."""
+class Malformed(NotObserved):
+    """An observation is not of the kind the check expects: the student's code, which runs in the
+    probe's process, interfered with it. The whole check scores zero, even where it gives partial
+    credit for what was observed."""
+
+
+Wrong = tuple[str, str] | None
+"""(where, what): the index path inside the value ("" for the value itself, "[2]", "[0][1]") and what
+was found there in words ("a string ('many')"); None when the value is as expected."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """The JSON a check expects of an observation, so that feedback can say got what, expected what."""
+
+    expected: str
+    """In words, after "expected": "an integer", "a list of module names (strings)"."""
+    wrong: Callable[[Any], Wrong]
+
+    @classmethod
+    def of(cls, expected: str, fits: Callable[[Any], bool]) -> Kind:
+        """The kind of the values for which `fits` is true."""
+        return cls(expected, lambda value: None if fits(value) else ("", describe_json(value)))
+
+    def problem(self, value: Any) -> str | None:
+        """"got a string ('many'), expected an integer", or None when `value` is of this kind."""
+        wrong = self.wrong(value)
+        if wrong is None:
+            return None
+        where, what = wrong
+        return f"got {what}{f' at {where}' if where else ''}, expected {self.expected}"
+
+
+def _items_wrong(value: list, item: Callable[[Any], Wrong]) -> Wrong:
+    for index, inner in enumerate(value):
+        if (wrong := item(inner)) is not None:
+            return f"[{index}]{wrong[0]}", wrong[1]
+    return None
+
+
+def list_of(item: Kind, expected: str, min_items: int = 0) -> Kind:
+    """A list of at least `min_items` values of kind `item`."""
+
+    def wrong(value: Any) -> Wrong:
+        if not isinstance(value, list) or len(value) < min_items:
+            return "", describe_json(value)
+        return _items_wrong(value, item.wrong)
+
+    return Kind(expected, wrong)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+OBJECT = Kind.of("an object", lambda value: isinstance(value, dict))
+STRING = Kind.of("a string", lambda value: isinstance(value, str))
+BOOLEAN = Kind.of("true or false", lambda value: isinstance(value, bool))
+INTEGER = Kind.of("an integer", _is_integer)
+"""An int; true and false are refused, though Python's bool is an int (True == 1)."""
+SIZE = Kind.of("a size (a non-negative integer)", lambda value: _is_integer(value) and 0 <= value < MAX_SIZE)
+DIM = Kind.of("a size (a non-negative integer) or null", lambda value: value is None or SIZE.wrong(value) is None)
+TENSOR_SHAPE = list_of(DIM, "a shape (a list of sizes, null for the batch)")
+SHAPES = list_of(TENSOR_SHAPE, "a list of shapes, e.g. [[null, 28, 28, 1]]", min_items=1)
+"""A model's input_shapes or output_shapes: one shape per input or output."""
+
+
+def _shape_wrong(value: Any, depth: int = 0) -> Wrong:
+    """SHAPE's test: null, a list of sizes, or a list of such lists (all lists, or no list at all)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not any(isinstance(v, list) for v in value):
+        return TENSOR_SHAPE.wrong(value)
+    if depth >= MAX_NESTING:
+        return "", f"shapes nested more than {MAX_NESTING} deep"
+    return _items_wrong(value, lambda inner: _shape_wrong(inner, depth + 1) if isinstance(inner, list)
+                        else ("", describe_json(inner)))
+
+
+SHAPE = Kind("a shape (a list of sizes, null for the batch), a list of shapes, or null", _shape_wrong)
+"""A layer's output_shape as the probe describes it: null when unknown, nested for several outputs."""
+
+
+def malformed(what: str, problem: str) -> Malformed:
+    """The error for the observation `what` ("model.layers[2].name"), with `problem` in got/expected form."""
+    return Malformed(f'The grader cannot use "{what}" from your code\'s observations: {problem}. {TAMPERED}')
+
+
+def require(value: Any, kind: Kind, what: str) -> Any:
+    """`value` when it is of `kind`, else Malformed saying that `what` is malformed and why."""
+    problem = kind.problem(value)
+    if problem:
+        raise malformed(what, problem)
+    return value
+
+
+def entry(container: dict, key: str, kind: Kind, what: str) -> Any:
+    """`container[key]` when it is of `kind`; Malformed when it is missing or of another kind.
+
+    `what` names the container in the message, e.g. "model" gives "model.trainable_params".
+    """
+    if key not in container:
+        raise malformed(what, f"it has no {key}")
+    return require(container[key], kind, f"{what}.{key}")
+
+
+def observed(evidence: Evidence, phase: str, key: str, step: str | None = None, expect: Kind | None = None) -> Any:
+    """The observation `key` of `phase`, or NotObserved naming the student's error in `step`.
+
+    With `expect`, an observation of another kind is Malformed, with got/expected.
+    """
     outcome = evidence.phases.get(phase)
     if outcome is None or not outcome.ran:
         raise NotObserved(f"The {phase} phase did not run.")
     if outcome.failure:
         raise NotObserved(outcome.failure)
+    # grading.py fails a phase whose common keys are malformed; checked here as well, so that a
+    # check never formats a malformed error, however the outcome was made.
+    problem = common_keys_problem(outcome.observations)
+    if problem:
+        raise Malformed(problem)
     error = outcome.error_of(step or key) or outcome.error_of("import")
     if error:
         raise NotObserved(f"Your code raised an error:\n{error}")
     if key not in outcome.observations:
         raise NotObserved(f"The grader found no {key.replace('_', ' ')} in what your code produced.")
-    return outcome.observations[key]
+    value = outcome.observations[key]
+    return value if expect is None else require(value, expect, key)
 
 
 def fmt_shape(shape) -> str:

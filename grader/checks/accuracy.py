@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.assignment import Evidence, Verdict
-from grader.checks import observed
+from grader.checks import INTEGER, malformed, observed
 from grader.sandbox.observations import ObservationError, read_array
 
 
@@ -18,7 +18,7 @@ def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], clas
     """
 
     def check(evidence: Evidence) -> Verdict:
-        count = observed(evidence, phase, "predicted", step="predict")
+        count = observed(evidence, phase, "predicted", step="predict", expect=INTEGER)
         truth = evidence.secrets[labels]
         low, high = full if evidence.secrets.get("full_mnist") else sample
         try:
@@ -26,7 +26,9 @@ def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], clas
                                shape=(len(truth), classes))
         except ObservationError as error:
             return Verdict(0.0, f"Your model's predictions could not be used: {error}")
-        if count != len(truth) or not np.all(np.isfinite(probs)):
+        if count != len(truth):
+            raise malformed("predicted", f"it says {count:,} predictions, but predictions.npy holds {len(truth):,}")
+        if not np.all(np.isfinite(probs)):
             return Verdict(0.0, f"Your model's predictions on {what} contain NaN or infinity. "
                                 "Likely cause: training diverged (learning rate too high?) or a division by zero.")
         accuracy = float((probs.argmax(axis=1) == truth).mean())

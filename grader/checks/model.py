@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from grader.assignment import Evidence, Verdict
-from grader.checks import NotObserved, fmt_shape, observed
+from grader.checks import (INTEGER, OBJECT, SHAPE, SHAPES, STRING, Kind, Malformed, NotObserved, entry, fmt_shape,
+                           list_of, observed)
 from grader.sandbox.observations import read_array
 
+LAYERS = list_of(OBJECT, "a list of layers, each an object")
 
-def find_layer(summary: dict, name: str) -> dict:
-    for layer in summary.get("layers", []):
-        if layer.get("name") == name:
-            return layer
-    names = ", ".join(layer.get("name", "?") for layer in summary.get("layers", []))
+
+def model_layers(summary: dict, key: str = "model") -> list[dict]:
+    """The layers of the model description `summary` (the observation `key`), each an object with a
+    string name; Malformed otherwise."""
+    layers = entry(summary, "layers", LAYERS, key)
+    for index, layer in enumerate(layers):
+        entry(layer, "name", STRING, f"{key}.layers[{index}]")
+    return layers
+
+
+def layer_entry(summary: dict, name: str, field: str, kind: Kind, key: str = "model") -> Any:
+    """`field` of the layer named `name`: NotObserved when the model has no such layer, Malformed
+    when the field is missing or not of `kind`."""
+    layers = model_layers(summary, key)
+    for index, layer in enumerate(layers):
+        if layer["name"] == name:
+            return entry(layer, field, kind, f"{key}.layers[{index}]")
+    names = ", ".join(layer["name"] for layer in layers)
     raise NotObserved(f"Your model has no layer named '{name}' (it has: {names}). "
                       f"Pass name='{name}' when you create that layer: the grader finds layers by name.")
 
@@ -23,8 +40,8 @@ def model_shapes(inputs: list, outputs: list, step: str = "build_model", key: st
     """The model's input and output shapes, e.g. [[None, 28, 28, 1]] and [[None, 10]]."""
 
     def check(evidence: Evidence) -> Verdict:
-        summary = observed(evidence, phase, key, step)
-        got_in, got_out = summary.get("input_shapes"), summary.get("output_shapes")
+        summary = observed(evidence, phase, key, step, expect=OBJECT)
+        got_in, got_out = entry(summary, "input_shapes", SHAPES, key), entry(summary, "output_shapes", SHAPES, key)
         problems = []
         if got_in != inputs:
             problems.append(f"input: got {fmt_shape(got_in)}, expected {fmt_shape(inputs)}")
@@ -44,11 +61,13 @@ def layer_shapes(expected: dict[str, list], causes: dict[str, str] | None = None
     causes = causes or {}
 
     def check(evidence: Evidence) -> Verdict:
-        summary = observed(evidence, phase, key, step)
+        summary = observed(evidence, phase, key, step, expect=OBJECT)
         right, lines = 0, []
         for name, shape in expected.items():
             try:
-                got = find_layer(summary, name).get("output_shape")
+                got = layer_entry(summary, name, "output_shape", SHAPE, key)
+            except Malformed:  # costs the whole check, not just this layer
+                raise
             except NotObserved as missing:
                 lines.append(str(missing))
                 continue
@@ -69,13 +88,16 @@ def layer_params(expected: dict[str, int], causes: dict[str, str] | None = None,
     """Trainable (or non-trainable) parameters of each named layer; partial credit per layer."""
     causes = causes or {}
     kind = "trainable" if trainable else "non-trainable"
+    field = "trainable_params" if trainable else "non_trainable_params"
 
     def check(evidence: Evidence) -> Verdict:
-        summary = observed(evidence, phase, key, step)
+        summary = observed(evidence, phase, key, step, expect=OBJECT)
         right, lines = 0, []
         for name, count in expected.items():
             try:
-                got = find_layer(summary, name).get(f"{kind}_params")
+                got = layer_entry(summary, name, field, INTEGER, key)
+            except Malformed:
+                raise
             except NotObserved as missing:
                 lines.append(str(missing))
                 continue
@@ -96,8 +118,9 @@ def total_params(trainable: int, non_trainable: int | None = None, cause: str = 
     """The model's total trainable (and optionally non-trainable) parameters."""
 
     def check(evidence: Evidence) -> Verdict:
-        summary = observed(evidence, phase, key, step)
-        got_t, got_n = summary.get("trainable_params"), summary.get("non_trainable_params")
+        summary = observed(evidence, phase, key, step, expect=OBJECT)
+        got_t = entry(summary, "trainable_params", INTEGER, key)
+        got_n = None if non_trainable is None else entry(summary, "non_trainable_params", INTEGER, key)
         problems = []
         if got_t != trainable:
             problems.append(f"trainable parameters: got {got_t:,}, expected {trainable:,}")

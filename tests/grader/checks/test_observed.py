@@ -1,0 +1,157 @@
+"""The typed access to observations (grader/checks/__init__.py) and the keys every probe writes
+(grader/assignment.py): malformed JSON is named with got/expected, and nothing raises on it."""
+
+import math
+
+import pytest
+
+from grader.assignment import Evidence, PhaseOutcome, common_keys_problem, describe_json
+from grader.checks import (BOOLEAN, INTEGER, OBJECT, SHAPE, SHAPES, SIZE, STRING, Malformed, NotObserved, entry,
+                           list_of, observed)
+from tests.grader.checks.honest import driver_keys
+
+HUGE = 10**400
+
+
+@pytest.mark.parametrize("value, described", [
+    (None, "null"), (True, "true"), (False, "false"), (3, "the integer 3"), (HUGE, "an integer of more than 20 digits"),
+    (1.5, "the number 1.5"), (math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity"),
+    ("many", "a string ('many')"), ("", "an empty string"), ("x" * 100, "a string ('" + "x" * 40 + "...')"),
+    ([1], "a list of 1 item"), ([1, 2], "a list of 2 items"), ([], "an empty list"), ({"a": 1}, "an object"),
+    ({}, "an empty object"),
+])
+def test_describe_json(value, described):
+    assert describe_json(value) == described
+
+
+MODULES = list_of(STRING, "a list of module names")
+
+
+@pytest.mark.parametrize("kind, value, problem", [
+    (INTEGER, 7, None),
+    (INTEGER, -7, None),
+    (INTEGER, HUGE, None),
+    (INTEGER, True, "got true, expected an integer"),
+    (INTEGER, 7.0, "got the number 7, expected an integer"),
+    (INTEGER, "7", "got a string ('7'), expected an integer"),
+    (SIZE, -1, "got the integer -1, expected a size (a non-negative integer)"),
+    (SIZE, 2**63, "got the integer 9223372036854775808, expected a size"),
+    (BOOLEAN, 1, "got the integer 1, expected true or false"),
+    (OBJECT, [], "got an empty list, expected an object"),
+    (STRING, None, "got null, expected a string"),
+    (MODULES, ["numpy"], None),
+    (MODULES, "numpy", "got a string ('numpy'), expected a list of module names"),
+    (MODULES, ["numpy", 3], "got the integer 3 at [1], expected a list of module names"),
+    (SHAPE, None, None),
+    (SHAPE, [None, 28, 28, 4], None),
+    (SHAPE, [], None),
+    (SHAPE, [[None, 10], [None, 10]], None),
+    (SHAPE, "(None, 28)", "got a string ('(None, 28)'), expected a shape"),
+    (SHAPE, [None, "28"], "got a string ('28') at [1], expected a shape"),
+    (SHAPE, [None, 28.0], "got the number 28 at [1]"),
+    (SHAPE, [None, True], "got true at [1]"),
+    (SHAPE, [[None, 10], 10], "got the integer 10 at [1]"),
+    (SHAPE, [[None, {}]], "got an empty object at [0][1]"),
+    (SHAPE, {"0": None}, "got an object, expected a shape"),
+    (SHAPE, [[[[[[[[[[1]]]]]]]]]], "got shapes nested more than 8 deep at [0][0][0][0][0][0][0][0]"),
+    (SHAPES, [[None, 28, 28, 1]], None),
+    (SHAPES, [], "got an empty list, expected a list of shapes"),
+    (SHAPES, [None, 28, 28, 1], "got null at [0], expected a list of shapes"),
+    (SHAPES, [[None, -28]], "got the integer -28 at [0][1], expected a list of shapes"),
+])
+def test_a_kind_says_got_what_expected_what(kind, value, problem):
+    if problem is None:
+        assert kind.problem(value) is None
+    else:
+        assert problem in kind.problem(value)
+
+
+def test_entry_names_the_path_and_refuses_a_missing_key():
+    with pytest.raises(Malformed, match=r'"model.layers\[2\].trainable_params" .* got a string'):
+        entry({"trainable_params": "many"}, "trainable_params", INTEGER, "model.layers[2]")
+    with pytest.raises(Malformed, match='"model" from your code\'s observations: it has no layers'):
+        entry({}, "layers", list_of(OBJECT, "layers"), "model")
+
+
+def test_the_probes_own_keys_are_well_formed():
+    assert common_keys_problem(driver_keys("build", "build_model")) is None
+    assert common_keys_problem({}) is None  # absent keys are for the checks to miss
+    error = {"type": "ValueError", "message": "bad", "traceback": "  File submission.py, line 3"}
+    assert common_keys_problem({**driver_keys("run"), "errors": {"import": error}}) is None
+    # A step timing of 400 digits is a (silly) number; the report leaves it out (huge_step_seconds.py).
+    assert common_keys_problem({"seconds": {"import": HUGE}}) is None
+
+
+@pytest.mark.parametrize("observations, fragment", [
+    (["x"], "it holds a list of 1 item; expected an object"),
+    ("x", "it holds a string ('x'); expected an object"),
+    ({"errors": ["x"]}, '"errors" is a list of 1 item; expected an object of step name -> error'),
+    ({"errors": "x"}, '"errors" is a string (\'x\')'),
+    ({"errors": {"import": "boom"}}, '"errors" of step \'import\' is a string (\'boom\'); expected an object'),
+    ({"errors": {"import": {"type": 3}}}, '"errors" of step \'import\': its type is the integer 3; expected a string'),
+    ({"errors": {"import": {"type": "E", "message": ["x"]}}}, "its message is a list of 1 item"),
+    ({"errors": {"import": {"type": "E", "traceback": None}}}, "its traceback is null"),
+    ({"errors": {"s" * 100: []}}, "of step '" + "s" * 40 + "...' is an empty list"),
+    ({"seconds": []}, '"seconds" is an empty list; expected an object of step name -> seconds'),
+    ({"seconds": {"import": "1.0"}}, '"seconds" of step \'import\' is a string (\'1.0\'); expected a finite number'),
+    ({"seconds": {"import": math.nan}}, "is NaN; expected a finite number"),
+    ({"seconds": {"import": True}}, "is true; expected a finite number"),
+    ({"phase": 3}, '"phase" is the integer 3; expected a string'),
+    ({"wall_seconds": "3"}, '"wall_seconds" is a string (\'3\'); expected a finite number'),
+    ({"wall_seconds": math.inf}, '"wall_seconds" is Infinity'),
+    ({"device": {"gpu": True}}, '"device" is an object; expected a string'),
+    ({"errors": [], "seconds": []}, '"errors" is an empty list; expected an object of step name -> error; '
+                                    '"seconds" is an empty list'),
+])
+def test_malformed_common_keys_are_named(observations, fragment):
+    problem = common_keys_problem(observations)
+    assert problem.startswith("The grader cannot use observations.json: ")
+    assert fragment in problem
+    assert "Likely cause: your code changed what the grader's probe records" in problem
+
+
+@pytest.mark.parametrize("observations", [
+    {"errors": ["build_model"]}, {"errors": "build_model"}, {"errors": {"build_model": "boom"}},
+    {"errors": {"build_model": ["boom"]}}, {"errors": None}, {"errors": 3}, [], "x", None,
+])
+def test_error_of_never_raises_on_malformed_errors(observations):
+    assert PhaseOutcome("build", True, observations, None).error_of("build_model") is None
+
+
+@pytest.mark.parametrize("error, shown", [
+    ({"type": "ValueError", "message": "bad shape", "traceback": "line 3"}, "ValueError: bad shape\nline 3"),
+    ({}, "Error:"),
+    ({"type": 3, "message": ["x"], "traceback": None}, "Error:"),
+    ({"type": "KeyError", "message": {"a": 1}}, "KeyError:"),
+])
+def test_error_of_formats_what_it_can(error, shown):
+    assert PhaseOutcome("build", True, {"errors": {"build_model": error}}, None).error_of("build_model") == shown
+
+
+def _evidence(observations: dict) -> Evidence:
+    return Evidence({"build": PhaseOutcome("build", True, observations, None)})
+
+
+def test_observed_checks_the_kind_it_is_told():
+    evidence = _evidence({**driver_keys("build"), "model": [], "count": True})
+    with pytest.raises(Malformed, match="\"model\" from your code's observations: got an empty list, expected an object"):
+        observed(evidence, "build", "model", expect=OBJECT)
+    with pytest.raises(Malformed, match="\"count\" .* got true, expected an integer"):
+        observed(evidence, "build", "count", expect=INTEGER)
+    assert observed(evidence, "build", "model") == []  # without `expect`, as before
+
+
+def test_observed_refuses_malformed_common_keys_before_reading_errors():
+    evidence = _evidence({"errors": {"build_model": "boom"}, "model": {}})
+    with pytest.raises(Malformed, match='"errors" of step \'build_model\' is a string'):
+        observed(evidence, "build", "model", step="build_model")
+
+
+def test_a_missing_observation_or_a_student_error_is_not_called_malformed():
+    evidence = _evidence({**driver_keys("build"), "errors": {"build_model": {"type": "TypeError", "message": "no"}}})
+    with pytest.raises(NotObserved, match="Your code raised an error:\nTypeError: no") as raised:
+        observed(evidence, "build", "model", step="build_model", expect=OBJECT)
+    assert not isinstance(raised.value, Malformed)
+    with pytest.raises(NotObserved, match="found no forward") as raised:
+        observed(evidence, "build", "forward", expect=OBJECT)
+    assert not isinstance(raised.value, Malformed)
