@@ -160,4 +160,14 @@ CASES = [
          0.0, assignment="mnist_convnet", self_check=True,
          known_weakness="the probe runs in the student's process, so a submission can rewrite what it reports: "
                         "shape, parameter and probability checks trust the sandbox's observations"),
+    # --- observations of the wrong JSON types (AttributeError, TypeError, ValueError inside the grader) ---
+    Case("wrong_json_types.py", "after the probe, rewrite observations.json: errors a list, step times and "
+         "results strings, frameworks_loaded false", 0.0,
+         all_errors='"errors" is a list of 1 item; expected an object of step name -> error',
+         messages=("\"seconds\" of step 'import' is a string ('fast')", '"wall_seconds" is a string (\'0\')')),
+    Case("mnist_wrong_json_types.py", "the right model; after the probe, the total parameters a string, conv2's "
+         "output shape with string sizes, fc2's parameters true", 3.0, assignment="mnist_convnet", self_check=True,
+         messages=('"model.trainable_params" from your code\'s observations: got a string (\'207,258\'), '
+                   "expected an integer", "output_shape\" from your code's observations: got a string ('14') at [1]",
+                   "trainable_params\" from your code's observations: got true, expected an integer")),
 ]
