@@ -31,6 +31,9 @@ def load_submission(
 
     Functions in `expected_functions` that are missing only add a note: they cost the checks
     that need them, not the whole grade.
+
+    This parses untrusted code in the calling process, with no limit on time or memory: the
+    grader calls `read_submission`, which runs this in a child process under limits.
     """
     path = Path(path)
     try:

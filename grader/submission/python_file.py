@@ -92,6 +92,8 @@ def compile_only(code: str | ast.Module) -> None:
     compile(code, "<submission>", "exec", dont_inherit=True)
 
 
+# In the grader, parsing happens in a child process (see isolated.py) and never waits here; the
+# lock is for callers of load_submission in one process, such as the tests.
 _PARSER_LOCK = threading.Lock()
 # CPython 3.11's parser reports code nested past its stack (thousands of `-` or `lambda:` in a
 # row) as a MemoryError while holding next to nothing; a real shortage comes only after the parse

@@ -16,7 +16,7 @@ class SubmissionError(Exception):
 
 
 class OverLimits(SubmissionError):
-    """Reading the submission ran out of memory: the upload is too large or too complex, not damaged."""
+    """Reading the submission ran out of memory; `read_submission` restates it with its limits."""
 
 
 @dataclass(frozen=True)

@@ -31,3 +31,16 @@ def write_notebook(path: Path, cells: list[str | tuple[str, str]]) -> Path:
     path.write_text(json.dumps(notebook))
     return path
 
+
+# Generated code that CPython reads slowly or with much memory, each repeated to fill the size limit:
+# compiling many functions is quadratic, and each `f(1)` statement is five syntax-tree objects.
+PATHOLOGICAL = {
+    "slow": "def f():\n    return 1\n",
+    "big": "f(1)\n",
+}
+
+
+def write_pathological(path: Path, kind: str, size: int = 5 * 2**20 - 1024) -> Path:
+    unit = PATHOLOGICAL[kind]
+    path.write_text(unit * (size // len(unit)))
+    return path
