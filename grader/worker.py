@@ -131,13 +131,14 @@ class Worker:
         if self._stopping.is_set():
             # Its sandbox was probably killed mid-run: the report would not be the submission's fault.
             self._hand_back(submission_id, worker_id)
-        elif self.gradebook.record_report(submission_id, report, worker_id=worker_id):
+        elif self.gradebook.record_report_or_error(submission_id, report, worker_id=worker_id):
             with self._lock:
                 self.graded += 1
             self._say(f"{who}: {report.score:g}/{report.max_score:g} in {seconds:.1f} s (submission {submission_id})")
         else:
             self._say(f"{who}: graded in {seconds:.1f} s but not recorded: the claim was lost (requeued, or the "
-                      f"lease ran out and another worker took it) (submission {submission_id})")
+                      f"lease ran out and another worker took it), or the gradebook refused the report and the "
+                      f"submission is now a grader error (submission {submission_id})")
 
     # --- stopping ---
 

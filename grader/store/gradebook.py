@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, and_, case, create_engine, delete, event, func, inspect, or_, select, update
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.results import CheckResult, GradingReport
@@ -27,6 +28,11 @@ from grader.store.schema import (
     Submission,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
+
+RECORD_ATTEMPTS = 2
+"""How many times a grading is offered to the database before the submission becomes a grader error."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another (parallel graders, the site) before failing."""
@@ -353,6 +359,23 @@ class Gradebook:
             submission.instructor_log = report.instructor_log
             submission.claimed_by = submission.lease_expires_at = None
             return True
+
+    def record_report_or_error(self, submission_id: int, report: GradingReport, worker_id: str | None = None) -> bool:
+        """record_report, tried twice; when the report cannot be stored (a database error, a value
+        the database refuses), the submission becomes a grader error at once instead of staying
+        "grading" until its lease runs out. Returns whether the report was stored."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                return self.record_report(submission_id, report, worker_id=worker_id)
+            except (SQLAlchemyError, ValueError, UnicodeError) as error:
+                failure = error
+                log.warning("storing the grading of submission %s failed (attempt %d): %s",
+                            submission_id, attempt + 1, error)
+        self.record_error(submission_id, "The grader could not store the result of this grading; the course "
+                          "staff will look at it.", f"record_report failed {RECORD_ATTEMPTS} times: "
+                          f"{type(failure).__name__}: {failure}\n\n{report.instructor_log[-20_000:]}",
+                          worker_id=worker_id)
+        return False
 
     def record_error(self, submission_id: int, message: str, instructor_log: str, worker_id: str | None = None) -> bool:
         """The grader failed on this submission: status "error" and no score, which is not a zero.

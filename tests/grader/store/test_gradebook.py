@@ -283,3 +283,24 @@ def test_parallel_graders_on_sqlite_wait_for_each_other(tmp_path):
     with Gradebook(url) as gradebook:
         assert [r["status"] for r in gradebook.latest_results()] == ["done"] * 8
         assert sum(count_check_rows(gradebook, i) for i in ids) == 8 * 6
+
+
+def test_a_report_the_database_refuses_becomes_a_grader_error_at_once(gradebook):
+    # Text is made safe where it enters (grader.text); if something unsafe gets through all the
+    # same, the submission must not stay "grading" until its lease runs out.
+    submission_id, _ = submit(gradebook)
+    gradebook.claim(submission_id, "worker-1", lease_seconds=600)
+    unstorable = report()
+    unstorable.checks[0] = CheckResult.scored("builds", 5.0, 0.0, "lone surrogate \ud800 in a message")
+    assert gradebook.record_report_or_error(submission_id, unstorable, worker_id="worker-1") is False
+    stored = gradebook.submission(submission_id)
+    assert (stored["status"], stored["score"], stored["claimed_by"]) == ("error", None, None)
+    assert stored["notes"] == ["The grader could not store the result of this grading; the course staff will look "
+                               "at it."]
+    assert "record_report failed 2 times" in stored["instructor_log"]
+
+
+def test_a_storable_report_is_recorded_by_record_report_or_error(gradebook):
+    submission_id, _ = submit(gradebook)
+    assert gradebook.record_report_or_error(submission_id, report()) is True
+    assert gradebook.submission(submission_id)["status"] == "done"
