@@ -11,6 +11,8 @@ needed=(
   "bwrap:bubblewrap"               # the sandbox that student code runs in
   "setpriv:util-linux"             # drops the sandboxed command to an unprivileged uid
   "prlimit:util-linux"             # sets the sandbox's resource limits
+  "taskset:util-linux"             # pins a sandbox's cores where no cpuset cgroup can
+  "/usr/lib/*/libseccomp.so.2:libseccomp2" # compiles the sandbox's system-call filter (through pyseccomp)
   "/usr/bin/chromium:chromium"     # tests/site/test_browser.py drives the site in headless Chromium
   "/usr/bin/chromedriver:chromium-driver" # ... with the driver that matches it
 )

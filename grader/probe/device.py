@@ -36,3 +36,15 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def share_the_gpu() -> None:
+    """Caps PyTorch at the run's share of its GPU (GRADER_GPU_MEMORY_FRACTION, set by the sandbox's
+    envelope), which no environment variable can; JAX and TensorFlow read theirs at start."""
+    fraction = os.environ.get("GRADER_GPU_MEMORY_FRACTION")
+    if not fraction or os.environ.get("KERAS_BACKEND") != "torch":
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.set_per_process_memory_fraction(float(fraction))

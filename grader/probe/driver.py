@@ -80,6 +80,9 @@ def main(phase: str) -> int:
     sys.path.insert(0, str(sandbox_dir("probe")))
     sys.path.insert(0, str(submission))
     import assignment_probe  # the assignment's probe, copied beside this file
+    from device import share_the_gpu
+
+    share_the_gpu()
 
     probe = Probe(None, inputs, out, args)
     started = time.time()

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.text import safe_json
+
 _KIND_NAMES = {
     "b": "bool",
     "i": "signed integer",
@@ -35,11 +37,13 @@ class ObservationError(Exception):
 def read_json(out_dir: Path, name: str, max_bytes: int = 2**20) -> Any:
     """The JSON value in `out_dir/name`, a plain file of at most `max_bytes`.
 
-    NaN and Infinity, which Python's json accepts, come back as floats: callers decide.
+    NaN and Infinity, which Python's json accepts, come back as floats: callers decide. Every
+    string in it, keys included, is made safe here, where it enters the trusted side
+    (grader.text: no control characters, no lone surrogates).
     """
     shown, data = _read_plain_file(Path(out_dir), name, max_bytes)
     try:
-        return json.loads(data.decode("utf-8"))
+        return safe_json(json.loads(data.decode("utf-8")))
     except UnicodeDecodeError as error:
         raise ObservationError(f"{shown} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
     except json.JSONDecodeError as error:
