@@ -170,13 +170,21 @@ class Phase:
     """One fresh sandbox run of the assignment's probe."""
 
     name: str
-    wall_seconds: float
-    """Default wall-clock limit; `--timeout` overrides it."""
+    seconds: float
+    """The phase's time budget: seconds of work on its cores, counted as CPU time (see
+    grader.sandbox.Envelope: the wait for cores and other runs' work are not in it). `--timeout`
+    overrides it."""
     hidden: bool = False
     """Needs hidden data or produces what only hidden checks read; the self-check skips it."""
     inputs: Callable[[Any], dict[str, np.ndarray | Path | dict]] | None = None
     """Given the grading context, what to put in the phase's input folder: arrays become
     .npy files, paths are copied, dicts become the probe's JSON arguments."""
+    cpus: int | None = None
+    """Cores the phase runs on, alone among sandboxes; None keeps Config.envelope's. `--cpus` overrides it."""
+    memory_bytes: int | None = None
+    """Its memory limit; None keeps Config.envelope's. `--memory` overrides it."""
+    gpu: float | None = None
+    """The share of one GPU it asks for where the machine has one (0.25: a quarter); None: none."""
 
 
 @dataclass(frozen=True)

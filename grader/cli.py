@@ -16,12 +16,14 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from grader.assignment import assignment_names, load_assignment
-from grader.config import Config
+from grader.assignment import Assignment, assignment_names, load_assignment
+from grader.config import Config, EnvelopeOverrides
 from grader.data import DataError
 from grader.feedback import format_report
-from grader.grading import grade, grader_version
+from grader.grading import grade, grader_version, phase_envelope
 from grader.results import GradingReport
+from grader.sandbox import available_cores, format_size, parse_size
+from grader.text import safe_text
 
 USAGE_ERROR = 2
 GRADER_FAULT = 1
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "db", None):
         config = dataclasses.replace(config, db_url=args.db)
     try:
+        if hasattr(args, "timeout"):
+            config = dataclasses.replace(config, overrides=_overrides(args))
         return args.run(args, config)
     except ValueError as error:  # unknown assignment, bad path: the user's mistake, not a grader fault
         print(f"error: {error}", file=sys.stderr)
@@ -53,25 +57,32 @@ def _parser() -> argparse.ArgumentParser:
         command.set_defaults(run=run)
         return command
 
+    def envelope_options(command):
+        group = command.add_argument_group("resource envelope (every phase; default: what the assignment declares)")
+        group.add_argument("--timeout", type=float, metavar="S",
+                           help="time budget of every phase: S seconds of work on its cores (CPU time)")
+        group.add_argument("--memory", metavar="SIZE", help="memory limit of every phase, e.g. 4G or 512M")
+        group.add_argument("--cpus", type=int, metavar="N", help="cores every phase runs on, alone")
+
     one = add("grade", cmd_grade, "grade one submission (.py, .ipynb, folder or zip) and store the result")
     one.add_argument("path", type=Path)
     one.add_argument("--assignment", "-a", required=True)
     one.add_argument("--student", help="student id (default: the file or folder name)")
     one.add_argument("--db", help="gradebook URL (default: GRADER_DB_URL, else var/grades.db)")
-    one.add_argument("--timeout", type=float, help="wall-clock limit of every phase, in seconds")
     one.add_argument("--json", action="store_true", help="print Gradescope's results.json instead of text")
+    envelope_options(one)
 
     many = add("grade-all", cmd_grade_all, "grade every submission in a folder: one file or folder per student")
     many.add_argument("directory", type=Path)
     many.add_argument("--assignment", "-a", required=True)
     many.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
     many.add_argument("--db")
-    many.add_argument("--timeout", type=float)
+    envelope_options(many)
 
     check = add("check", cmd_check, "self-check: run the public checks only, without a gradebook or hidden data")
     check.add_argument("path", type=Path)
     check.add_argument("--assignment", "-a", required=True)
-    check.add_argument("--timeout", type=float)
+    envelope_options(check)
 
     export = add("export", cmd_export, "export grades as CSV or Gradescope results")
     export.add_argument("--format", choices=("csv", "gradescope"), required=True)
@@ -94,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     work.add_argument("--max-attempts", type=int, metavar="N",
                       help="how many workers may die (or lose their lease) grading one submission before "
                            "it becomes a grader error (default 3)")
+    envelope_options(work)
 
     roster = add("roster", None, "manage the class list and the students' upload tokens")
     roster_commands = roster.add_subparsers(dest="roster_command", required=True)
@@ -115,10 +127,36 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_assignments(args, config: Config) -> int:
     for name in assignment_names():
         assignment = load_assignment(name)
-        limits = ", ".join(f"{p.name} {p.wall_seconds:.0f} s" for p in assignment.phases)
         print(f"{name:14} {assignment.max_points:>5g} points ({assignment.public_points():g} public)  "
-              f"{assignment.title}\n{'':14} phases: {limits}; functions: {', '.join(assignment.functions)}")
+              f"{assignment.title}\n{'':14} functions: {', '.join(assignment.functions)}")
+        for phase in assignment.phases:
+            envelope = phase_envelope(phase, config)
+            gpu = f", {envelope.gpu:g} of a GPU where there is one" if envelope.gpu else ""
+            print(f"{'':14} phase {phase.name}: {envelope.seconds:g} s on {envelope.cpus} "
+                  f"core{'s' if envelope.cpus != 1 else ''}, {format_size(envelope.memory_bytes)}{gpu}")
     return 0
+
+
+def _overrides(args) -> EnvelopeOverrides:
+    if args.timeout is not None and not args.timeout > 0:
+        raise ValueError(f"Expected a strictly positive value. Received --timeout={args.timeout}.")
+    if args.cpus is not None and args.cpus < 1:
+        raise ValueError(f"Expected a strictly positive value. Received --cpus={args.cpus}.")
+    return EnvelopeOverrides(seconds=args.timeout, cpus=args.cpus,
+                             memory_bytes=parse_size(args.memory) if args.memory else None)
+
+
+def machine_workers(requested: int, assignments: list[Assignment], config: Config) -> int:
+    """How many submissions to grade at once: `requested`, capped (and said so, once) at what this
+    machine holds, since a phase only starts once its cores are free."""
+    cores = len(config.cores or available_cores())
+    smallest = min(phase_envelope(p, config).cpus for a in assignments for p in a.phases)
+    holds = max(1, cores // smallest)
+    if requested > holds:
+        print(f"--workers {requested}: this machine gives sandboxes {cores} core{'s' if cores != 1 else ''} and "
+              f"every phase needs at least {smallest}, so at most {holds} phase{'s' if holds != 1 else ''} can run "
+              f"at once; grading with {holds} worker{'s' if holds != 1 else ''}.", file=sys.stderr, flush=True)
+    return min(requested, holds)
 
 
 def cmd_scoreboard(args, config: Config) -> int:
@@ -144,7 +182,7 @@ def cmd_scoreboard(args, config: Config) -> int:
 
 def cmd_check(args, config: Config) -> int:
     assignment = load_assignment(args.assignment)
-    report = grade(_existing(args.path), assignment, config, self_check=True, timeout=args.timeout)
+    report = grade(_existing(args.path), assignment, config, self_check=True)
     print(format_report(report, f"Self-check of {assignment.name} (public checks only)"))
     return 0
 
@@ -156,7 +194,7 @@ def cmd_grade(args, config: Config) -> int:
     path = _existing(args.path)
     student = args.student or _student_id(path)
     with Gradebook(config.db_url) as gradebook:
-        report = _grade_and_store(gradebook, path, student, assignment, config, args.timeout, slot=0)
+        report = _grade_and_store(gradebook, path, student, assignment, config, slot=0)
     if args.json:
         print(json.dumps(report.to_gradescope(), indent=2))
     else:
@@ -173,8 +211,9 @@ def cmd_grade_all(args, config: Config) -> int:
                      if not p.name.startswith(".") and (p.is_dir() or p.suffix in SUBMISSION_SUFFIXES))
     if args.workers < 1:
         raise ValueError(f"Expected a strictly positive value. Received workers={args.workers}.")
+    workers = machine_workers(args.workers, [assignment], config)
     progress = _Progress(len(entries))
-    slots = list(range(args.workers))
+    slots = list(range(workers))
     slot_lock = threading.Lock()
     with Gradebook(config.db_url) as gradebook:
         def one(path: Path) -> None:
@@ -187,7 +226,7 @@ def cmd_grade_all(args, config: Config) -> int:
                 if gradebook.find_graded(student, assignment.name, content_hash, version) is not None:
                     progress.done(student, "unchanged, skipped")
                     return
-                report = _grade_and_store(gradebook, path, student, assignment, config, args.timeout, slot,
+                report = _grade_and_store(gradebook, path, student, assignment, config, slot,
                                           content=(content, content_hash))
                 progress.done(student, f"{report.score:g}/{report.max_score:g} in {report.execution_seconds:.0f} s")
             except Exception as error:  # the batch goes on; the gradebook has the details
@@ -196,7 +235,7 @@ def cmd_grade_all(args, config: Config) -> int:
                 with slot_lock:
                     slots.append(slot)
 
-        with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(one, entries))
     print(f"Graded {len(entries)} submissions of {assignment.name} in {time.perf_counter() - progress.started:.0f} s.",
           file=sys.stderr)
@@ -229,7 +268,10 @@ def cmd_worker(args, config: Config) -> int:
         if args.max_attempts < 1:
             raise ValueError(f"Expected a strictly positive value. Received --max-attempts={args.max_attempts}.")
         config = dataclasses.replace(config, max_attempts=args.max_attempts)
-    return serve(config, threads=args.workers, once=args.once, poll_seconds=args.poll)
+    if args.workers < 1:
+        raise ValueError(f"Expected a strictly positive value. Received workers={args.workers}.")
+    workers = machine_workers(args.workers, [load_assignment(name) for name in assignment_names()], config)
+    return serve(config, threads=workers, once=args.once, poll_seconds=args.poll)
 
 
 def cmd_roster_import(args, config: Config) -> int:
@@ -244,7 +286,7 @@ def cmd_roster_import(args, config: Config) -> int:
     return 0
 
 
-def _grade_and_store(gradebook, path: Path, student: str, assignment, config: Config, timeout, slot: int,
+def _grade_and_store(gradebook, path: Path, student: str, assignment, config: Config, slot: int,
                      content: tuple[bytes, str] | None = None) -> GradingReport:
     from grader.worker import Heartbeat
 
@@ -258,13 +300,13 @@ def _grade_and_store(gradebook, path: Path, student: str, assignment, config: Co
     gradebook.claim(submission_id, claim, config.lease_seconds)
     try:
         with Heartbeat(gradebook, submission_id, claim, config.lease_seconds):
-            report = grade(path, assignment, config, student=student, timeout=timeout, slot=slot)
+            report = grade(path, assignment, config, student=student, slot=slot)
     except Exception as error:  # a grader fault: recorded as such, never as a zero for the student
         import traceback
 
         gradebook.record_error(submission_id, f"The grader failed: {error}", traceback.format_exc(), worker_id=claim)
         raise
-    if not gradebook.record_report(submission_id, report, worker_id=claim):
+    if not gradebook.record_report_or_error(submission_id, report, worker_id=claim):
         print(f"{student}: graded, but not recorded: the submission was requeued or taken over by another "
               f"grader meanwhile (submission {submission_id}).", file=sys.stderr)
     return report
@@ -285,7 +327,8 @@ def _content_of(path: Path) -> tuple[bytes, str]:
 
 
 def _student_id(path: Path) -> str:
-    return path.name if path.is_dir() else path.stem
+    # A file name is the uploader's choice: it is printed and stored, so made safe here.
+    return safe_text(path.name if path.is_dir() else path.stem)
 
 
 def _existing(path: Path) -> Path:

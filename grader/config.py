@@ -8,9 +8,34 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.sandbox.limits import Limits
+from grader.sandbox.envelope import Envelope
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class EnvelopeOverrides:
+    """What the command line changes in every phase's envelope (`--timeout`, `--memory`, `--cpus`);
+    None keeps what the phase declares."""
+
+    seconds: float | None = None
+    """The time budget of every phase: seconds of work on its cores."""
+    memory_bytes: int | None = None
+    cpus: int | None = None
+
+
+def parse_cores(text: str) -> tuple[int, ...]:
+    """"0-3,8" -> (0, 1, 2, 3, 8), the cpuset list syntax."""
+    cores: set[int] = set()
+    try:
+        for part in filter(None, (piece.strip() for piece in text.split(","))):
+            first, _, last = part.partition("-")
+            cores.update(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise ValueError(f"Expected a list of cores such as 0-3,8. Received {text!r}.") from None
+    if not cores:
+        raise ValueError(f"Expected at least one core. Received {text!r}.")
+    return tuple(sorted(cores))
 
 
 @dataclass(frozen=True)
@@ -31,8 +56,16 @@ class Config:
     """The gradebook: a SQLAlchemy URL, SQLite by default or e.g.
     `postgresql+psycopg://user@host/grades` for a shared server."""
 
-    limits: Limits = field(default_factory=Limits)
-    """Default sandbox limits (memory, processes, output); each phase sets its own wall time."""
+    envelope: Envelope = field(default_factory=Envelope)
+    """Default resource envelope of a sandbox run (memory, cores, processes, disk, output); each
+    phase declares its own time budget and may change the rest (grader.assignment.Phase)."""
+
+    overrides: EnvelopeOverrides = field(default_factory=EnvelopeOverrides)
+    """The command line's changes to every phase's envelope."""
+
+    cores: tuple[int, ...] | None = None
+    """The cores sandboxes may be given (GRADER_CORES, e.g. "2-15" to keep 0-1 for the site and the
+    database); None: every core the grader may run on."""
 
     use_bubblewrap: bool | None = None
     """None: use bubblewrap when it works here; False forces the weaker rlimits-only sandbox."""
@@ -108,4 +141,5 @@ class Config:
             rate_window_seconds=int(env.get("GRADER_RATE_WINDOW_S", defaults.rate_window_seconds)),
             instructor_password=env.get("GRADER_INSTRUCTOR_PASSWORD") or None,
             lease_seconds=float(env.get("GRADER_LEASE_S", defaults.lease_seconds)),
+            cores=parse_cores(env["GRADER_CORES"]) if env.get("GRADER_CORES") else None,
         )

@@ -19,7 +19,8 @@ def format_report(report: GradingReport, title: str) -> str:
             lines.append(textwrap.indent(check.message, "        "))
     if report.notes:
         lines += ["", *(f"Note: {note}" for note in report.notes)]
-    timing = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in report.phase_seconds.items())
+    timing = ", ".join(f"{name} {seconds:.0f} s ({report.phase_cpu_seconds.get(name, 0):.0f} s CPU)"
+                       for name, seconds in report.phase_seconds.items())
     lines.append(f"\nGraded in {report.execution_seconds:.0f} s" + (f" ({timing})" if timing else "")
                  + f"; grader {report.grader_version}.")
     return "\n".join(lines)

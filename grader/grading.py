@@ -20,14 +20,21 @@ from typing import Any
 import numpy as np
 
 from grader import __version__
-from grader.assignment import Assignment, Evidence, Phase, PhaseOutcome
+from grader.assignment import Assignment, Evidence, Phase, PhaseOutcome, common_keys_problem
 from grader.checks import NotObserved
 from grader.config import Config
 from grader.data import MnistData, load_mnist
 from grader.results import CheckResult, GradingReport
-from grader.sandbox import Limits, SandboxRun, run_sandboxed
+from grader.sandbox import (
+    Envelope,
+    SandboxRun,
+    format_size,
+    make_output_folder,
+    release_output_folder,
+    run_sandboxed,
+)
 from grader.sandbox.observations import ObservationError, read_json
-from grader.submission import Submission, SubmissionError, load_submission, missing_functions, write_for_sandbox
+from grader.submission import Submission, SubmissionError, missing_functions, read_submission, write_for_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +101,22 @@ def grader_version(assignment: Assignment) -> str:
     return f"{__version__}+{digest.hexdigest()[:8]}"
 
 
+def phase_envelope(phase: Phase, config: Config) -> Envelope:
+    """The envelope a phase runs in: Config's defaults, what the phase declares, then the command line's overrides."""
+    declared = config.envelope.replace(seconds=phase.seconds, cpus=phase.cpus, memory_bytes=phase.memory_bytes,
+                                       gpu=phase.gpu)
+    overrides = config.overrides
+    return declared.replace(seconds=overrides.seconds, cpus=overrides.cpus, memory_bytes=overrides.memory_bytes)
+
+
 def grade(path: Path, assignment: Assignment, config: Config, *, student: str | None = None,
-          self_check: bool = False, timeout: float | None = None, slot: int = 0) -> GradingReport:
+          self_check: bool = False, slot: int = 0) -> GradingReport:
     """Grades the submission at `path`. Never raises for anything the submission does."""
     started = time.perf_counter()
     report = GradingReport(assignment.name, student, [], grader_version=grader_version(assignment))
     checks = [check for check in assignment.checks if not (self_check and check.hidden)]
     try:
-        submission = load_submission(path, max_bytes=config.upload_max_bytes, expected_functions=assignment.functions)
+        submission = read_submission(path, max_bytes=config.upload_max_bytes, expected_functions=assignment.functions)
     except SubmissionError as error:
         report.checks = [CheckResult.error(c.name, c.points, str(error), c.hidden) for c in checks]
         report.execution_seconds = time.perf_counter() - started
@@ -113,7 +128,7 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
         report.notes.append(f"Your file does not define {', '.join(f'{m}()' for m in missing)}: "
                             "the checks that call it score zero.")
     context = GradingContext(config, assignment, self_check)
-    context.secrets["imported_modules"] = sorted(submission.imported_modules())
+    context.secrets["imported_modules"] = sorted(submission.imported_modules)
     logs = []
     workdir = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
@@ -127,7 +142,7 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
                 context.phases[phase.name] = PhaseOutcome(
                     phase.name, False, {}, None, f"Not run, because the {failed.name} phase failed:\n{failed.failure}")
                 continue
-            outcome, run = _run_phase(phase, submission, context, workdir, timeout, slot)
+            outcome, run = _run_phase(phase, submission, context, workdir, slot)
             if outcome.failure:
                 failed = outcome
             context.phases[phase.name] = outcome
@@ -139,10 +154,17 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
                                                    if isinstance(v, (int, float)) and abs(v) < 1e9}
             if run is not None:
                 report.phase_cpu_seconds[phase.name] = round(run.cpu_seconds, 2)
-                logs.append(f"== phase {phase.name}: {run.describe()} ({run.isolation})\n{run.output}")
+                report.phase_queued_seconds[phase.name] = round(run.queued_seconds, 2)
+                logs.append(f"== phase {phase.name}: {run.describe()} ({run.isolation}; cores "
+                            f"{','.join(map(str, run.cores))}; {run.cpu_seconds:.1f} s CPU; waited "
+                            f"{run.queued_seconds:.1f} s for its cores)\n{run.output}")
                 if run.isolation != "bubblewrap" and not any("isolation is weak" in n for n in report.notes):
                     report.notes.append("Warning: bubblewrap is not available, so isolation is weak "
                                         "(a plain subprocess with resource limits).")
+                for weakness in run.weaknesses:
+                    note = f"Warning: the resource envelope is weak on this grading machine: {weakness}."
+                    if note not in report.notes:
+                        report.notes.append(note)
             device = outcome.observations.get("device")
             if isinstance(device, str) and not report.device:
                 report.device = device[:200]
@@ -150,6 +172,8 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
         for check in checks:
             report.checks.append(_score(check, evidence, logs))
     finally:
+        for phase_dir in workdir.iterdir():
+            release_output_folder(phase_dir / "out")  # unmounts it first where it is a file system
         _remove_tree(workdir)
     if report.device:
         report.notes.append(f"Graded on {report.device}.")
@@ -207,11 +231,16 @@ def _score(check, evidence: Evidence, logs: list[str]) -> CheckResult:
 
 
 def _run_phase(phase: Phase, submission: Submission, context: GradingContext, workdir: Path,
-               timeout: float | None, slot: int) -> tuple[PhaseOutcome, SandboxRun | None]:
+               slot: int) -> tuple[PhaseOutcome, SandboxRun | None]:
+    config = context.config
+    envelope = phase_envelope(phase, config)
     root = workdir / phase.name
     dirs = {name: root / name for name in ("submission", "inputs", "probe", "out")}
     for directory in dirs.values():
         directory.mkdir(parents=True)
+    # A file system of its own, so that everything written there counts against the limit, files
+    # deleted while still open included; it stays mounted until grading ends (checks read it).
+    make_output_folder(dirs["out"], envelope)
     write_for_sandbox(submission, dirs["submission"])
     for name in PROBE_FILES:
         shutil.copy(PROBE_DIR / name, dirs["probe"] / name)
@@ -222,13 +251,12 @@ def _run_phase(phase: Phase, submission: Submission, context: GradingContext, wo
         return PhaseOutcome(phase.name, True, {}, None, f"The {phase.name} phase could not start: {error}"), None
     _write_inputs(files, dirs["inputs"])
 
-    config = context.config
-    limits = config.limits.replace(wall_seconds=timeout or phase.wall_seconds)
     run = run_sandboxed(
         [config.sandbox_python, "/probe/driver.py", phase.name],
         ro_binds={dirs["submission"]: "/submission", dirs["inputs"]: "/inputs", dirs["probe"]: "/probe"},
         rw_binds={dirs["out"]: "/out"},
-        limits=limits, env=config.sandbox_env(), slot=slot, use_bubblewrap=config.use_bubblewrap,
+        envelope=envelope, env=config.sandbox_env(), slot=slot, use_bubblewrap=config.use_bubblewrap,
+        cores=config.cores,
     )
     outcome = PhaseOutcome(phase.name, True, {}, dirs["out"], seconds=run.wall_seconds)
     try:
@@ -236,24 +264,39 @@ def _run_phase(phase: Phase, submission: Submission, context: GradingContext, wo
         if not isinstance(observations, dict):
             raise ObservationError("observations.json is not a JSON object")
         outcome.observations = observations
+        # What every probe writes, of the wrong types, makes the whole phase unusable: each check
+        # that needs it scores zero with this message instead of raising inside the grader.
+        if problem := common_keys_problem(observations):
+            outcome.failure = problem
     except ObservationError as error:
-        outcome.failure = _phase_failure(phase, run, limits, str(error))
+        outcome.failure = _phase_failure(phase, run, str(error))
     if run.status in ("timeout", "memory", "disk"):
-        outcome.failure = _phase_failure(phase, run, limits, None)
+        outcome.failure = _phase_failure(phase, run, None)
     return outcome, run
 
 
-def _phase_failure(phase: Phase, run: SandboxRun, limits: Limits, detail: str | None) -> str:
-    if run.status == "timeout":
-        why = (f"Your code did not finish the {phase.name} phase within {limits.wall_seconds:.0f} s (its time limit). "
-               "Likely cause: an endless loop, waiting for input, or training far longer than the recipe.")
+def _phase_failure(phase: Phase, run: SandboxRun, detail: str | None) -> str:
+    envelope = run.envelope
+    cores = f"{envelope.cpus} core{'s' if envelope.cpus != 1 else ''}"
+    if run.status == "timeout" and run.time_limit == "wall":
+        why = (f"Your code did not finish the {phase.name} phase within the wall-clock cap of "
+               f"{run.wall_cap_seconds:.0f} s, though it used only {run.cpu_seconds:.0f} of its "
+               f"{envelope.cpu_seconds:g} s of CPU time. Likely cause: it waits instead of computing "
+               "(sleep, input(), a lock or a child process that never ends, a stopped process).")
+    elif run.status == "timeout":
+        why = (f"Your code did not finish the {phase.name} phase within its time budget of {envelope.seconds:g} s "
+               f"on {cores} ({envelope.cpu_seconds:g} s of CPU time; waiting for the cores is not counted). "
+               "Likely cause: an endless loop, or training far longer than the recipe.")
     elif run.status == "memory":
-        why = (f"Your code used more than {limits.memory_bytes / 2**30:.1f} GiB of memory in the {phase.name} phase. "
-               "Likely cause: a huge layer (check Dense sizes after Flatten) or keeping many copies of the data.")
+        why = (f"Your code used more than {format_size(envelope.memory_bytes)} of memory in the {phase.name} phase "
+               "(everything it holds counts: its processes, files in /tmp and /out, shared memory). "
+               "Likely cause: a huge layer (check Dense sizes after Flatten), keeping many copies of the data, "
+               "or large files in /tmp.")
     elif run.status == "disk":
-        why = (f"Your code filled its output folder past the limit of {limits.tmp_bytes / 2**20:.0f} MiB in the "
-               f"{phase.name} phase (each file or folder counts at least 4 KiB). "
-               "Likely cause: saving arrays or checkpoints in a loop.")
+        where = run.disk_full or "its output folder"
+        why = (f"Your code filled {where} past its limit of {format_size(envelope.disk_bytes)} or "
+               f"{envelope.disk_files:,} files in the {phase.name} phase (files deleted while still open count "
+               "too). Likely cause: saving arrays or checkpoints in a loop.")
     elif run.status == "ok":
         why = (f"Your code ended the {phase.name} phase without results ({detail}). "
                "Likely cause: calling sys.exit() or os._exit() at import time.")

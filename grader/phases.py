@@ -10,20 +10,26 @@ from grader.assignment import Phase
 
 BUILD_SECONDS = 60
 PREDICT_SECONDS = 120
+TRAIN_CPUS = 2
+"""Training gets two cores of its own: the course's recipes and the adder's "3 minutes on 2 CPU
+cores" are sized for them; building and predicting run on one."""
+GPU_SHARE = 0.125
+"""Where the grading machine has a GPU, training and prediction ask for an eighth of one, so that
+eight sandboxes share a card; without one they compute on their cores."""
 
 
 def build_phase(probe_inputs: Callable[[np.random.Generator], dict[str, np.ndarray]] | None = None,
-                wall_seconds: float = BUILD_SECONDS) -> Phase:
+                seconds: float = BUILD_SECONDS) -> Phase:
     """Builds the model, describes it, and runs it on grader-chosen inputs (no course data needed)."""
 
     def inputs(context) -> dict:
         arrays = probe_inputs(np.random.default_rng(0)) if probe_inputs else {}
         return {**arrays, "args": {"seed": 0, "probe_inputs": sorted(arrays)}}
 
-    return Phase("build", wall_seconds, inputs=inputs)
+    return Phase("build", seconds, inputs=inputs)
 
 
-def train_phase(recipe: dict, wall_seconds: float) -> Phase:
+def train_phase(recipe: dict, seconds: float) -> Phase:
     """Trains on the public split only: the hidden digits are not in this sandbox."""
 
     def inputs(context) -> dict:
@@ -31,10 +37,10 @@ def train_phase(recipe: dict, wall_seconds: float) -> Phase:
         return {"public_images": public.images, "public_labels": public.labels,
                 "args": {"seed": 0, "recipe": recipe}}
 
-    return Phase("train", wall_seconds, hidden=True, inputs=inputs)
+    return Phase("train", seconds, hidden=True, inputs=inputs, cpus=TRAIN_CPUS, gpu=GPU_SHARE)
 
 
-def predict_phase(wall_seconds: float = PREDICT_SECONDS) -> Phase:
+def predict_phase(seconds: float = PREDICT_SECONDS) -> Phase:
     """A fresh sandbox gets the trained weights and the hidden images; the labels stay outside."""
 
     def inputs(context) -> dict:
@@ -44,10 +50,10 @@ def predict_phase(wall_seconds: float = PREDICT_SECONDS) -> Phase:
         return {"hidden_images": hidden.images, "weights": context.carried_file("train", "model.weights.h5"),
                 "args": {"seed": 0}}
 
-    return Phase("predict", wall_seconds, hidden=True, inputs=inputs)
+    return Phase("predict", seconds, hidden=True, inputs=inputs, gpu=GPU_SHARE)
 
 
-def digit_pairs_phase(pairs: int, wall_seconds: float = PREDICT_SECONDS) -> Phase:
+def digit_pairs_phase(pairs: int, seconds: float = PREDICT_SECONDS) -> Phase:
     """Pairs of hidden digits drawn with the instructor's secret seed; only their sums are kept outside."""
 
     def inputs(context) -> dict:
@@ -58,4 +64,4 @@ def digit_pairs_phase(pairs: int, wall_seconds: float = PREDICT_SECONDS) -> Phas
         return {"images_a": hidden.images[first], "images_b": hidden.images[second],
                 "weights": context.carried_file("train", "model.weights.h5"), "args": {"seed": 0}}
 
-    return Phase("predict", wall_seconds, hidden=True, inputs=inputs)
+    return Phase("predict", seconds, hidden=True, inputs=inputs, gpu=GPU_SHARE)

@@ -55,7 +55,9 @@ class GradingReport:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of each sandbox phase (build, train, predict ...)."""
     phase_cpu_seconds: dict[str, float] = field(default_factory=dict)
-    """CPU time (user + system) of each sandbox phase."""
+    """CPU time (user + system) of each sandbox phase: what its time budget is measured in."""
+    phase_queued_seconds: dict[str, float] = field(default_factory=dict)
+    """How long each phase waited for its cores before it started: never counted against it."""
     step_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per phase, the probe's own timing of its steps (import, build_model, train ...), as the
     sandbox reported it: for benchmarks, not for grades, since the student's process could lie."""

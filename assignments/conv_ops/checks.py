@@ -265,7 +265,7 @@ ASSIGNMENT = Assignment(
     name="conv_ops",
     title="Convolution and pooling in NumPy",
     functions=("conv2d", "convolve2d", "max_pool2d", "avg_pool2d", "output_size", "conv_param_count"),
-    phases=(Phase("run", wall_seconds=60, inputs=inputs),),
+    phases=(Phase("run", seconds=60, inputs=inputs),),
     probe=Path(__file__).with_name("probe.py"),
     checks=(
         Check("conv2d: the course's worked examples", 4, cases_check("Worked examples 1-3b", _ids("example1_x", "example2_x", "example3")), needs=("run",)),

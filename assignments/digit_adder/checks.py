@@ -8,7 +8,7 @@ from grader.assignment import Assignment, Check, Phase
 from grader.checks.accuracy import hidden_accuracy
 from grader.checks.model import model_shapes, outputs_are_probabilities
 from grader.data import stratified_split
-from grader.phases import build_phase, digit_pairs_phase
+from grader.phases import GPU_SHARE, TRAIN_CPUS, build_phase, digit_pairs_phase
 
 PROBE_PAIRS = 16
 HIDDEN_PAIRS = 2000
@@ -32,7 +32,7 @@ def train_phase() -> Phase:
             images, labels = subset.images, subset.labels
         return {"public_images": images, "public_labels": labels, "args": {"seed": 0}}
 
-    return Phase("train", TRAIN_PHASE_SECONDS, hidden=True, inputs=inputs)
+    return Phase("train", TRAIN_PHASE_SECONDS, hidden=True, inputs=inputs, cpus=TRAIN_CPUS, gpu=GPU_SHARE)
 
 
 ASSIGNMENT = Assignment(

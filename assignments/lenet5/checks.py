@@ -66,7 +66,7 @@ ASSIGNMENT = Assignment(
     title="LeNet-5 (LeCun et al., 1998)",
     functions=("build_lenet5",),
     probe=Path(__file__).with_name("probe.py"),
-    phases=(build_phase(probe_images), train_phase(RECIPE, wall_seconds=420), predict_phase()),
+    phases=(build_phase(probe_images), train_phase(RECIPE, seconds=420), predict_phase()),
     checks=(
         Check("model input and output shapes", 2, model_shapes(
             [[None, 32, 32, 1]], [[None, 10]], step="build_lenet5",

@@ -25,7 +25,7 @@ ASSIGNMENT = Assignment(
     title="The lecture's MNIST ConvNet",
     functions=("build_model",),
     probe=Path(__file__).with_name("probe.py"),
-    phases=(build_phase(probe_images), train_phase(RECIPE, wall_seconds=300), predict_phase()),
+    phases=(build_phase(probe_images), train_phase(RECIPE, seconds=300), predict_phase()),
     checks=(
         Check("model input and output shapes", 2, model_shapes([[None, 28, 28, 1]], [[None, 10]]), needs=("build",)),
         Check("layer output shapes: conv1, conv2, fc1, fc2", 3, layer_shapes(

@@ -178,7 +178,7 @@ ASSIGNMENT = Assignment(
     title="Residual blocks and ResNet-18..152",
     functions=("basic_block", "bottleneck_block", "build_resnet"),
     probe=Path(__file__).with_name("probe.py"),
-    phases=(Phase("build", wall_seconds=180, inputs=_remember_block_input),),
+    phases=(Phase("build", seconds=180, inputs=_remember_block_input),),
     checks=(
         Check("basic_block output shapes", 2, block_shapes("basic"), needs=("build",)),
         Check("bottleneck_block output shapes", 2, block_shapes("bottleneck"), needs=("build",)),

@@ -1,5 +1,6 @@
 """The example class in examples/submissions: every check of every example ends as its expected.json says."""
 
+import dataclasses
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import assignment_names, load_assignment
-from grader.config import Config
+from grader.config import Config, EnvelopeOverrides
 from grader.grading import grade
 from grader.results import CheckResult, GradingReport
 
@@ -66,9 +67,10 @@ class Reports:
         def one(index: int, student: str) -> GradingReport | Exception:
             # The self-check of a hanging example stops early; full grading keeps the real limits.
             timeout = table[student].get("_timeout") if self.self_check else None
+            config = dataclasses.replace(self.config, overrides=EnvelopeOverrides(seconds=timeout))
             try:
-                return grade(submission_path(assignment, student), load_assignment(assignment), self.config,
-                             student=student, self_check=self.self_check, timeout=timeout, slot=FIRST_SLOT + index)
+                return grade(submission_path(assignment, student), load_assignment(assignment), config,
+                             student=student, self_check=self.self_check, slot=FIRST_SLOT + index)
             except Exception as error:  # grade() must not raise; keep it for that example's test
                 return error
 

@@ -48,7 +48,7 @@ GRADED = re.compile(r"\(submission (\d+)\)$")
 """How each line ends that a worker prints for a job it took through grading: recorded, not recorded
 (its claim was lost), or a grader error."""
 
-LAUNCHERS = ("prlimit", "bwrap", "setpriv")
+LAUNCHERS = ("sh", "prlimit", "taskset", "bwrap", "setpriv")
 """What a sandbox's command line starts with until the sandboxed command itself runs."""
 STARTED_SECONDS = 0.3
 """How long a sandboxed command has run before a kill of its grader counts as a kill mid-grading:
