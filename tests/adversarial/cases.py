@@ -19,9 +19,9 @@ class Case:
     self_check: bool = False
     """True runs the public checks only (model assignments: nothing trains)."""
     timeout: float | None = None
-    """Every phase's wall-clock limit (grade's `timeout`); None keeps the phase's own."""
+    """Every phase's time budget (`--timeout`); None keeps the phase's own."""
     memory_gib: float | None = None
-    """The sandbox's memory limit for this case; None keeps Config's default (4 GiB)."""
+    """The sandbox's memory limit for this case (`--memory`); None keeps Config's default (4 GiB)."""
     all_errors: str | None = None
     """When set, every check has status error and a message containing this."""
     messages: tuple[str, ...] = ()
@@ -40,14 +40,17 @@ class Case:
         return "ADVERSARIAL_" + self.fixture.rsplit(".", 1)[0]
 
 
-WITHIN = "within {} s"
+BUDGET = "within its time budget of {} s"
+WALL_CAP = "within the wall-clock cap of"
 NO_RESULTS = "without results"
 NUMPY_ONLY = 1.0  # conv_ops gives its "NumPy only" point to any submission that ran without a framework
 
 # Besides its verdict, every case must leave the machine as it was (test_adversarial.py): no process
-# of its sandbox uids, the planted files and the project's data/ and reference/ unchanged, nothing
-# new in the project, the host's /tmp or home, the canary nowhere in the report, no connection to
-# the test's loopback listener, and a correct submission graded at the same time at full marks.
+# of its sandbox uids, no cgroup, mount or kernel key of theirs, the planted files and the project's
+# data/ and reference/ unchanged, nothing new in the project, the host's /tmp or home, the canary
+# nowhere in the report, no connection to the test's loopback listener, a report that holds no
+# control character and that the gradebook stores, and a correct submission graded at the same time
+# at full marks.
 # In strings, {sentinel}, {gradebook}, {hidden_data}, {other_submission}, {secret}, {host_tmp_file},
 # {home_file}, {repo_file}, {data_file} and {repo_dir} stand for the host paths the test planted or guards.
 CASES = [
@@ -80,17 +83,17 @@ CASES = [
          all_errors="MemoryError"),
     Case("memory_bomb_forks.py", "six processes of 600 MB each, under the per-process limit", 0.0, memory_gib=1,
          timeout=10, all_errors="more than 1.0 GiB of memory"),
-    Case("fork_bomb.py", "every process forks forever", 0.0, timeout=4, all_errors=WITHIN.format(4)),
+    Case("fork_bomb.py", "every process forks forever", 0.0, timeout=4, all_errors=BUDGET.format(4)),
     Case("thread_bomb.py", "threads until the process limit, then wait on them", 0.0, timeout=4,
-         all_errors=WITHIN.format(4)),
-    Case("busy_loop.py", "conv2d never returns", 0.0, timeout=3, all_errors=WITHIN.format(3)),
-    Case("sleeper.py", "sleeps an hour at import", 0.0, timeout=3, all_errors=WITHIN.format(3)),
-    Case("sigstop.py", "stops itself with SIGSTOP at import", 0.0, timeout=3, all_errors=WITHIN.format(3)),
+         all_errors=WALL_CAP),
+    Case("busy_loop.py", "conv2d never returns", 0.0, timeout=3, all_errors=BUDGET.format(3)),
+    Case("sleeper.py", "sleeps an hour at import", 0.0, timeout=3, all_errors=WALL_CAP),
+    Case("sigstop.py", "stops itself with SIGSTOP at import", 0.0, timeout=3, all_errors=WALL_CAP),
     Case("daemon.py", "a correct solution that leaves a double-forked daemon ignoring SIGTERM", 30.0),
-    Case("disk_fill_tmp.py", "a correct solution that fills /tmp until ENOSPC", 30.0,
-         log_has=("stopped after", "ENOSPC")),
-    Case("disk_fill_out.py", "fill /out (a host folder) with 192 MiB files", 0.0, timeout=30,
-         all_errors="filled its output folder past the limit of 512 MiB"),
+    Case("disk_fill_tmp.py", "a correct solution that fills /tmp until ENOSPC", 0.0,
+         all_errors="filled /tmp past its limit of 512 MiB", log_has=("stopped after", "ENOSPC")),
+    Case("disk_fill_out.py", "fill /out with 192 MiB files", 0.0, timeout=30,
+         all_errors="filled /out past its limit of 512 MiB"),
     Case("deep_out.py", "nest 1,500 folders in /out (shutil.rmtree raised RecursionError)", NUMPY_ONLY,
          log_has=("nested 1500 folders in /out",)),
     Case("stdout_flood.py", "a correct solution that prints 300 MB", 30.0,
@@ -170,4 +173,35 @@ CASES = [
          messages=('"model.trainable_params" from your code\'s observations: got a string (\'207,258\'), '
                    "expected an integer", "output_shape\" from your code's observations: got a string ('14') at [1]",
                    "trainable_params\" from your code's observations: got true, expected an integer")),
+    # --- the resource envelope: what rlimits and a resident-set watchdog did not count ---
+    Case("tmpfs_memory.py", "a correct solution that hoards 400 MiB in /dev/shm", 0.0, memory_gib=0.25,
+         all_errors="more than 256 MiB of memory"),
+    Case("memfd_memory.py", "a correct solution that hoards 400 MiB in memfds it never maps", 0.0, memory_gib=0.25,
+         all_errors="more than 256 MiB of memory"),
+    # The address-space limit refuses the mapping; without it (on a GPU) the memory cgroup counts page tables.
+    Case("page_tables.py", "a correct solution whose 512 GiB mapping, read every 2 MiB, would cost 1 GiB of "
+         "page tables", 0.0, memory_gib=0.25, all_errors="OSError: [Errno 12] Cannot allocate memory"),
+    Case("inode_flood.py", "a correct solution that makes a million empty files in /tmp", 0.0,
+         all_errors="filled /tmp past its limit of 512 MiB or 16,384 files", log_has=("stopped after 16382 files: ENOSPC",)),
+    Case("xattr_flood.py", "a correct solution that hangs extended attributes on a file in /tmp", 0.0,
+         all_errors="filled /tmp past its limit", log_has=("stopped after", "ENOSPC")),
+    Case("unlinked_out.py", "writes to a file in /out it has deleted, unseen by any walk of the folder", 0.0,
+         all_errors="filled /out past its limit of 512 MiB", log_has=(": ENOSPC",)),
+    Case("userns_mount.py", "a correct solution that makes a user namespace and mounts a 100 GiB tmpfs in it",
+         30.0, log_has=("BLOCKED unshare", "BLOCKED mount", "BLOCKED unshare net", "BLOCKED clone newuser"),
+         log_lacks=("DID ",)),
+    Case("keyring.py", "a correct solution that leaves a key in its uid's kernel keyring for the next student",
+         30.0, log_has=("BLOCKED add_key user", "BLOCKED add_key session", "BLOCKED keyctl read",
+                        "BLOCKED request_key"), log_lacks=("DID ",)),
+    Case("kernel_calls.py", "a correct solution that tries ptrace, bpf, perf_event_open, io_uring, userfaultfd, "
+         "settimeofday, process_vm_readv and open_by_handle_at", 30.0,
+         log_has=tuple(f"BLOCKED {name}" for name in ("ptrace", "bpf", "perf_event_open", "io_uring_setup",
+                                                      "userfaultfd", "settimeofday", "process_vm_readv",
+                                                      "open_by_handle_at")), log_lacks=("REACHED ",)),
+    Case("cpu_spread.py", "a correct solution that spins eight processes and spreads them over every core",
+         30.0, log_has=("threads 1",)),
+    Case("control_characters.py", "escape sequences, a C1 control and lone surrogates in its output, an "
+         "exception message and the device name it forges", 8.67,
+         messages=("\\x1b[2J\\x1b[H\\x1b[32mconv_ops: 30 / 30 points", "lone surrogate \ufffd here"),
+         log_has=("\\x1b[2J", "\\x9b31m a C1 control", "\\x07", "encoded as bytes: \ufffd")),
 ]

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import load_assignment
-from grader.config import REPO_ROOT, Config
+from grader.config import REPO_ROOT, Config, EnvelopeOverrides
 from grader.data import load_mnist
-from grader.grading import grade
+from grader.grading import grade, phase_envelope
 from grader.results import GradingReport
-from grader.sandbox import bubblewrap_available
-from grader.sandbox.runner import SANDBOX_UID_BASE
+from grader.sandbox import bubblewrap_available, cgroups, scratch
+from grader.sandbox.leases import SANDBOX_UID_BASE
+from grader.store import Gradebook
 from tests.adversarial.cases import CASES, Case
 
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
@@ -36,6 +37,8 @@ GRACE_SECONDS = 30  # how much longer than its time limits a case may take (star
 # Not walked for new files: the virtualenv is large and read-only to the sandbox anyway.
 SKIPPED_DIRS = {".venv", ".git", "node_modules", "__pycache__", ".pytest_cache"}
 GRADING_TMP = Path(tempfile.gettempdir())  # where grade() makes its grade-* folders
+# C0 and C1 control characters other than newline and tab: none may reach a report (grader.text).
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclasses.dataclass
@@ -195,6 +198,35 @@ def verdict_problems(case: Case, report: GradingReport, world: World) -> list[st
     return problems
 
 
+def kernel_leftovers() -> list[str]:
+    """Cgroups, scratch mounts and kernel keys that this test's sandboxes left."""
+    problems = []
+    layout, _ = cgroups.detect()
+    for parent in (layout.parents.values() if layout else ()):
+        problems += [f"the cgroup {parent / f'sandbox-{uid}'} is left" for uid in OUR_UIDS
+                     if (parent / f"sandbox-{uid}").exists()]
+    mine = f" {scratch.SOURCE_PREFIX}:{os.getpid()}:"
+    problems += [f"a scratch mount is left: {line.strip()}" for line in open("/proc/self/mountinfo") if mine in line]
+    for line in Path("/proc/key-users").read_text().splitlines() if Path("/proc/key-users").exists() else ():
+        uid, _, counts = line.partition(":")
+        # "uid: usage nkeys/nikeys qnkeys/maxkeys ...": keys charged to the quota are the sandbox's own.
+        if int(uid) in OUR_UIDS and counts.split()[2].split("/")[0] != "0":
+            problems.append(f"sandbox uid {uid} holds kernel keys: {line.strip()}")
+    return problems
+
+
+def presentation_problems(report: GradingReport, tmp_path: Path) -> list[str]:
+    """Control characters that would reach a terminal or a page, and whether the gradebook stores the report."""
+    shown = {"notes": "\n".join(report.notes), "device": report.device, "log": report.instructor_log,
+             **{f"check {c.name!r}": c.message for c in report.checks}}
+    problems = [f"{where} holds {CONTROL.search(text)[0]!r}" for where, text in shown.items() if CONTROL.search(text)]
+    with Gradebook(f"sqlite:///{tmp_path / 'grades.db'}") as gradebook:
+        submission_id, _ = gradebook.add_submission("s00_attacker", report.assignment, "attack.py", b"x", "0" * 64)
+        if not gradebook.record_report_or_error(submission_id, report):
+            problems.append(f"the gradebook did not store the report: {gradebook.submission(submission_id)['notes']}")
+    return problems
+
+
 def summary(report: GradingReport) -> str:
     checks = "\n".join(f"  [{c.status}] {c.points}/{c.max_points} {c.name}: {c.message[:200]!r}" for c in report.checks)
     return f"score {report.score}/{report.max_score}\n{checks}\nlog tail:\n{report.instructor_log[-3000:]}"
@@ -212,9 +244,8 @@ def test_the_table_covers_every_fixture_once():
 
 @pytest.mark.parametrize("case", CASES, ids=[case.fixture for case in CASES])
 def test_an_attack_gets_its_verdict_and_leaves_the_machine_as_it_was(case, world, tmp_path):
-    config = world.config
-    if case.memory_gib:
-        config = dataclasses.replace(config, limits=config.limits.replace(memory_bytes=int(case.memory_gib * 2**30)))
+    memory = int(case.memory_gib * 2**30) if case.memory_gib else None
+    config = dataclasses.replace(world.config, overrides=EnvelopeOverrides(seconds=case.timeout, memory_bytes=memory))
     assignment = load_assignment(case.assignment)
     submission = materialize(case, world, tmp_path)
     hashes = world.hashed()
@@ -226,15 +257,15 @@ def test_an_attack_gets_its_verdict_and_leaves_the_machine_as_it_was(case, world
         report=grade(HONEST, load_assignment("conv_ops"), world.config, slot=HONEST_SLOT)))
     honest.start()
     started = time.monotonic()
-    report = grade(submission, assignment, config, self_check=case.self_check, timeout=case.timeout,
-                   slot=ATTACK_SLOT)
+    report = grade(submission, assignment, config, self_check=case.self_check, slot=ATTACK_SLOT)
     elapsed = time.monotonic() - started
     honest.join(timeout=300)
 
-    phases = [p for p in assignment.phases if not (case.self_check and p.hidden)]
-    limit = sum(case.timeout or p.wall_seconds for p in phases)
-    assert elapsed < limit + GRACE_SECONDS, f"took {elapsed:.0f} s; its limits add up to {limit:.0f} s"
+    envelopes = [phase_envelope(p, config) for p in assignment.phases if not (case.self_check and p.hidden)]
+    limit = sum(e.wall_cap_seconds(e.cpus) for e in envelopes)
+    assert elapsed < limit + GRACE_SECONDS, f"took {elapsed:.0f} s; its wall-clock caps add up to {limit:.0f} s"
     assert not (left := processes_left(case.marker)), left
+    assert not (left := kernel_leftovers()), left
     assert world.hashed() == hashes, "a planted file or a file in data/ or reference/ changed"
     assert not (written := written_outside(before, world, case.marker)), written
     assert not any(Path(p).exists() for p in case.host_absent), f"a payload ran on the host: {case.host_absent}"
@@ -246,6 +277,7 @@ def test_an_attack_gets_its_verdict_and_leaves_the_machine_as_it_was(case, world
         shown = "\n".join([graded.instructor_log, *graded.notes, *(c.message for c in graded.checks)])
         assert world.canary not in shown, "the canary leaked into a report"
     assert beside["report"].score == beside["report"].max_score == 30, summary(beside["report"])
+    assert not (shown := presentation_problems(report, tmp_path)), shown
 
     problems = verdict_problems(case, report, world)
     if case.known_weakness:

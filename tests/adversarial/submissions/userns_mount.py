@@ -1,0 +1,97 @@
+"""conv_ops: a correct solution that, at import, makes a user namespace (root of its own mounts) and
+mounts a 100 GiB tmpfs in it, outside every disk limit; then the same through clone()."""
+
+import ctypes
+import os
+
+import numpy as np
+
+MARKER = "ADVERSARIAL_userns_mount"
+CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET = 0x10000000, 0x00020000, 0x40000000
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def attempt(what, result):
+    print(("DID " if result >= 0 else "BLOCKED ") + what, os.strerror(ctypes.get_errno()) if result < 0 else "")
+
+
+attempt("unshare", libc.unshare(CLONE_NEWUSER | CLONE_NEWNS))
+os.makedirs("/tmp/huge", exist_ok=True)
+attempt("mount", libc.mount(b"none", b"/tmp/huge", b"tmpfs", 0, b"size=100G"))
+attempt("unshare net", libc.unshare(CLONE_NEWNET))
+# clone(CLONE_NEWUSER | SIGCHLD) through syscall(): a child in a new user namespace would return 0.
+pid = libc.syscall(56, CLONE_NEWUSER | 17, 0, 0, 0, 0)
+if pid == 0:
+    os._exit(0)
+attempt("clone newuser", pid)
+if pid > 0:
+    os.waitpid(pid, 0)
+
+
+# --- a correct solution, so that trying to escape its limits is the only thing it does wrong ---
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _same(size, kernel, stride, dilation):
+    total = max((-(-size // stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    kh, kw, c_group, c_out = w.shape
+    if padding == "same":
+        pads = (_same(x.shape[1], kh, sh, dh), _same(x.shape[2], kw, sw, dw))
+    elif padding == "valid":
+        pads = ((0, 0), (0, 0))
+    else:
+        ph, pw = _pair(padding)
+        pads = ((ph, ph), (pw, pw))
+    xp = np.pad(x, ((0, 0), *pads, (0, 0)))
+    out_h = (xp.shape[1] - (kh - 1) * dh - 1) // sh + 1
+    out_w = (xp.shape[2] - (kw - 1) * dw - 1) // sw + 1
+    per_group = c_out // groups
+    out = np.zeros((x.shape[0], out_h, out_w, c_out))
+    for g in range(groups):
+        channels = xp[..., g * c_group:(g + 1) * c_group]
+        filters = slice(g * per_group, (g + 1) * per_group)
+        for i in range(kh):
+            for j in range(kw):
+                patch = channels[:, i * dh:i * dh + (out_h - 1) * sh + 1:sh, j * dw:j * dw + (out_w - 1) * sw + 1:sw]
+                out[..., filters] += patch @ w[i, j, :, filters]
+    return out if b is None else out + np.asarray(b)
+
+
+def convolve2d(x, k):
+    return conv2d(np.asarray(x)[None, :, :, None], np.asarray(k)[::-1, ::-1, None, None])[0, :, :, 0]
+
+
+def _pool(x, pool_size, stride, reduce):
+    ph, pw = _pair(pool_size)
+    sh, sw = _pair(pool_size if stride is None else stride)
+    windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x), (ph, pw), axis=(1, 2))
+    return reduce(windows[:, ::sh, ::sw], axis=(-2, -1))
+
+
+def max_pool2d(x, pool_size=2, stride=None):
+    return _pool(x, pool_size, stride, np.max)
+
+
+def avg_pool2d(x, pool_size=2, stride=None):
+    return _pool(x, pool_size, stride, np.mean)
+
+
+def output_size(n, f, padding=0, stride=1):
+    span = n - f + 2 * padding
+    if span < 0 or span % stride:
+        raise ValueError(f"stride {stride} does not fit a filter of {f} on {n} with padding {padding}")
+    return span // stride + 1
+
+
+def conv_param_count(f, d_in, k, bias=True):
+    return f * f * d_in * k + (k if bias else 0)
