@@ -205,8 +205,9 @@ def test_a_job_whose_workers_keep_dying_becomes_a_grader_error_after_max_attempt
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "bubblewrap's --die-with-parent race (containers/bubblewrap#633; bwrap 0.8.0 here): the sandbox's "
     "pid 1 binds its life to its parent only once set up, so a grader killed while a sandbox starts "
-    "leaves the student's code running unsupervised, without its wall-clock limit. To be fixed in "
-    "grader/sandbox/runner.py"))
+    "leaves the student's code running unsupervised, without its wall-clock limit (inside its cgroup, "
+    "with its memory, process and CPU-time limits, until the next run leases its uid). To be fixed in "
+    "grader/sandbox/launch.py"))
 def test_a_sandbox_that_is_starting_dies_with_its_killed_worker(tmp_path):
     url = f"sqlite:///{tmp_path / 'grades.db'}"
     with Graders(url, LEASE) as graders, Gradebook(url) as gradebook:
