@@ -34,7 +34,14 @@ from grader.sandbox import (
     run_sandboxed,
 )
 from grader.sandbox.observations import ObservationError, read_json
-from grader.submission import Submission, SubmissionError, missing_functions, read_submission, write_for_sandbox
+from grader.submission import (
+    ReaderUnavailable,
+    Submission,
+    SubmissionError,
+    missing_functions,
+    read_submission,
+    write_for_sandbox,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +124,8 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
     checks = [check for check in assignment.checks if not (self_check and check.hidden)]
     try:
         submission = read_submission(path, max_bytes=config.upload_max_bytes, expected_functions=assignment.functions)
+    except ReaderUnavailable:
+        raise  # the grader's machine failed, not the upload: a grader error, retried, never a zero
     except SubmissionError as error:
         report.checks = [CheckResult.error(c.name, c.points, str(error), c.hidden) for c in checks]
         report.execution_seconds = time.perf_counter() - started

@@ -26,6 +26,8 @@ from grader.text import safe_json, safe_text
 
 log = logging.getLogger(__name__)
 
+# Not grader.config's: the child imports this module, and must stay within the standard library
+# (grader.config brings in the sandbox package, and with it NumPy).
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 CHILD_MODULE = "grader.submission.child"
 # The reply holds the module's source as JSON: a notebook's source can be several times the file

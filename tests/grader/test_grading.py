@@ -144,3 +144,15 @@ def test_every_assignment_loads_with_points_and_limits():
         assert assignment.max_points > 0
         assert all(phase.seconds > 0 for phase in assignment.phases)
         assert len({check.name for check in assignment.checks}) == len(assignment.checks)
+
+
+def test_a_reader_that_cannot_start_is_a_grader_fault_not_a_zero(config, monkeypatch):
+    import grader.grading
+    from grader.submission import ReaderUnavailable
+
+    def unavailable(*args, **kwargs):
+        raise ReaderUnavailable("The grader could not start reading hw.py.")
+
+    monkeypatch.setattr(grader.grading, "read_submission", unavailable)
+    with pytest.raises(ReaderUnavailable):
+        grade(REPO_ROOT / "reference" / "conv_ops.py", load_assignment("conv_ops"), config)
