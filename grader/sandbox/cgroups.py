@@ -245,7 +245,9 @@ def detect(mountinfo: str | None = None) -> tuple[Layout | None, str]:
         if kind == "cgroup2" and (point / "cgroup.controllers").exists():
             offered = set((point / "cgroup.controllers").read_text().split())
             if set(REQUIRED) <= offered:
-                return _prepared(Layout(2, {name: point / PARENT for name in REQUIRED + ("cpu",) if name in offered}))
+                # CPU time is in every v2 cgroup's cpu.stat; the cpu controller itself is not needed
+                # (and cannot be enabled on some machines while realtime tasks run outside the root).
+                return _prepared(Layout(2, {name: point / PARENT for name in REQUIRED}))
     v1 = {}
     for point, kind, options in found:
         if kind == "cgroup":

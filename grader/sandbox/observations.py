@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.sandbox.envelope import format_size
 from grader.text import safe_json
 
 _KIND_NAMES = {
@@ -135,7 +136,7 @@ def _read_plain_file(out_dir: Path, name: str, max_bytes: int) -> tuple[str, byt
         _check_plain(shown, opened, max_bytes)
         data = file.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ObservationError(f"{shown} is larger than {_format_bytes(max_bytes)}, the most that is read.")
+        raise ObservationError(f"{shown} is larger than {format_size(max_bytes)}, the most that is read.")
     return shown, data
 
 
@@ -147,12 +148,4 @@ def _check_plain(shown: str, info: os.stat_result, max_bytes: int) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise ObservationError(f"{shown} is not a regular file (a fifo, socket or device); the sandbox must write plain files.")
     if info.st_size > max_bytes:
-        raise ObservationError(f"{shown} is {_format_bytes(info.st_size)}; at most {_format_bytes(max_bytes)} is read.")
-
-
-def _format_bytes(n: int) -> str:
-    if n >= 2**20:
-        return f"{n / 2**20:.1f} MiB"
-    if n >= 2**10:
-        return f"{n / 2**10:.1f} KiB"
-    return f"{n} bytes"
+        raise ObservationError(f"{shown} is {format_size(info.st_size)}; at most {format_size(max_bytes)} is read.")

@@ -54,10 +54,10 @@ def test_v2_is_chosen_when_the_unified_hierarchy_offers_the_controllers(tmp_path
     layout, why = cgroups.detect(fake_v2(tmp_path / "cgroup"))
     assert why == "" and layout.version == 2
     parent = tmp_path / "cgroup" / "cnn-grader"
-    assert set(layout.parents) == {"cpuset", "memory", "pids", "cpu"} and set(layout.parents.values()) == {parent}
+    assert set(layout.parents) == {"cpuset", "memory", "pids"} and set(layout.parents.values()) == {parent}
     # Controllers are handed down from the top of the hierarchy to the grader's folder.
-    assert (tmp_path / "cgroup" / "cgroup.subtree_control").read_text() == "+cpuset +memory +pids +cpu"
-    assert (parent / "cgroup.subtree_control").read_text() == "+cpuset +memory +pids +cpu"
+    assert (tmp_path / "cgroup" / "cgroup.subtree_control").read_text() == "+cpuset +memory +pids"
+    assert (parent / "cgroup.subtree_control").read_text() == "+cpuset +memory +pids"
     assert layout.missing == ()
 
 

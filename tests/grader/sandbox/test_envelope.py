@@ -52,6 +52,6 @@ def test_parse_size_refuses_what_is_not_a_size(text):
         parse_size(text)
 
 
-@pytest.mark.parametrize("size, shown", [(4 * 2**30, "4.0 GiB"), (512 * 2**20, "512 MiB"), (64 * 2**10, "64 KiB")])
+@pytest.mark.parametrize("size, shown", [(4 * 2**30, "4.0 GiB"), (512 * 2**20, "512 MiB"), (64 * 2**10, "64 KiB"), (100, "100 bytes")])
 def test_format_size(size, shown):
     assert format_size(size) == shown

@@ -72,7 +72,7 @@ BAD_ARRAYS = [
     (_integer_array, "predictions.npy", "out/predictions.npy has dtype int64; expected float"),
     (_wrong_shape, "predictions.npy", "out/predictions.npy has shape (10, 3); expected (None, 10)"),
     (_wrong_rank, "predictions.npy", "out/predictions.npy has shape (4, 10, 1); expected (None, 10)"),
-    (_too_big, "predictions.npy", "out/predictions.npy is 40.0 MiB; at most 1.0 MiB is read"),
+    (_too_big, "predictions.npy", "out/predictions.npy is 40 MiB; at most 1 MiB is read"),
     (_structured, "predictions.npy", "out/predictions.npy has a structured dtype"),
     (_truncated, "predictions.npy", "the file is truncated or padded"),
     (_header_claims_huge_array, "predictions.npy", "the file is truncated or padded"),
@@ -129,7 +129,7 @@ BAD_JSON = [
     (b"", "out/results.json is not valid JSON"),
     (b"\xff\xfe{}", "out/results.json is not UTF-8 text"),
     (b"[" * 100_000 + b"]" * 100_000, "out/results.json nests JSON too deeply"),
-    (b'"' + b"x" * 2**21 + b'"', "out/results.json is 2.0 MiB; at most 1.0 MiB is read"),
+    (b'"' + b"x" * 2**21 + b'"', "out/results.json is 2 MiB; at most 1 MiB is read"),
 ]
 
 
