@@ -204,4 +204,17 @@ CASES = [
          "exception message and the device name it forges", 8.67,
          messages=("\\x1b[2J\\x1b[H\\x1b[32mconv_ops: 30 / 30 points", "lone surrogate \ufffd here"),
          log_has=("\\x1b[2J", "\\x9b31m a C1 control", "\\x07", "encoded as bytes: \ufffd")),
+    # --- damaged and hostile uploads: the loader raised errors of its own kind, and stopped the batch ---
+    Case("notebook_deep_json.ipynb", "a correct solution in a notebook whose metadata nests 50,000 lists deep",
+         0.0, all_errors="its JSON nests lists or objects thousands deep"),
+    Case("notebook_huge_number.ipynb", "a correct solution in a notebook with a 5,000-digit execution count",
+         0.0, all_errors="its JSON holds a number thousands of digits long"),
+    Case("notebook_lone_surrogate.ipynb", "a correct solution beside a cell whose string holds a lone "
+         "surrogate, which cannot be written as UTF-8", 30.0),
+    Case("zip_version.zip", "a correct solution in a zip that claims a zip version zipfile refuses", 0.0,
+         all_errors="needs a newer zip version than the grader can read"),
+    Case("zip_bad_local_header.zip", "a correct solution in a zip whose local header flags a name that is not "
+         "UTF-8", 0.0, all_errors="is damaged or uses a compression the grader cannot read"),
+    Case("zip_control_names.zip", "two code files whose names are terminal escape sequences", 0.0,
+         all_errors="the grader cannot tell which one to grade", messages=("\\x1b[2J\\x1b[Hconv_ops 30 of 30.py",)),
 ]

@@ -3,6 +3,7 @@
 
 import json
 import stat
+import struct
 import zipfile
 from pathlib import Path
 
@@ -71,6 +72,42 @@ def zip_escape() -> None:
         archive.writestr(entry("hw1/sub/../../../../../../work/main/ADVERSARIAL_zip_escape.py"), payload)
 
 
+def hostile_notebooks() -> None:
+    """Notebooks json.loads chokes on or reads into what no Jupyter writes; the loader raised other
+    errors than its own for each, and the batch stopped with a grader error."""
+    cells = [code_cell('MARKER = "ADVERSARIAL_@name@"\n'), code_cell(HONEST)]
+    document = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+    deep = document.replace('"metadata": {}, "cells"', '"metadata": {"x": ' + "[" * 50_000 + "]" * 50_000 + '}, "cells"')
+    (HERE / "notebook_deep_json.ipynb").write_text(deep.replace("@name@", "notebook_deep_json"))
+    huge = document.replace('"nbformat": 4', '"nbformat": 4, "execution_count": ' + "9" * 5000, 1)
+    (HERE / "notebook_huge_number.ipynb").write_text(huge.replace("@name@", "notebook_huge_number"))
+    surrogate = json.loads(document.replace("@name@", "notebook_lone_surrogate"))
+    surrogate["cells"].insert(1, code_cell('NOTE = "\ud800 a lone surrogate, which UTF-8 cannot encode"\n'))
+    (HERE / "notebook_lone_surrogate.ipynb").write_text(json.dumps(surrogate))
+
+
+def hostile_zips() -> None:
+    """Zips zipfile itself refuses with NotImplementedError or UnicodeDecodeError, and a zip whose
+    file names would clear the instructor's terminal."""
+    marked = HONEST.replace('MARKER = "ADVERSARIAL_honest_conv_ops"', 'MARKER = "ADVERSARIAL_@name@"')
+    version = entry("hw1/solution.py")
+    version.extract_version = 74  # a zip version zipfile does not read
+    with zipfile.ZipFile(HERE / "zip_version.zip", "w") as archive:
+        archive.writestr(version, marked.replace("@name@", "zip_version").encode())
+    with zipfile.ZipFile(HERE / "zip_bad_local_header.zip", "w") as archive:
+        archive.writestr(entry("hw1/solutionX.py"), marked.replace("@name@", "zip_bad_local_header").encode())
+    data = (HERE / "zip_bad_local_header.zip").read_bytes()
+    # The UTF-8 flag in the local header only, over a name byte that is not UTF-8.
+    flags = struct.unpack_from("<H", data, 6)[0] | 0x800
+    data = data[:6] + struct.pack("<H", flags) + data[8:]
+    (HERE / "zip_bad_local_header.zip").write_bytes(data.replace(b"solutionX.py", b"solution\xe8.py", 1))
+    with zipfile.ZipFile(HERE / "zip_control_names.zip", "w") as archive:
+        for name in ("\x1b[2J\x1b[Hconv_ops 30 of 30.py", "\x1b]0;graded\x07b.py"):
+            archive.writestr(entry(name), marked.replace("@name@", "zip_control_names").encode())
+
+
 if __name__ == "__main__":
     notebook()
     zip_escape()
+    hostile_notebooks()
+    hostile_zips()
