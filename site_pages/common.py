@@ -17,6 +17,7 @@ from grader.config import Config
 from grader.export import export_csv, export_gradescope
 from grader.feedback import MARKS
 from grader.store import Gradebook
+from grader.text import safe_text
 
 PUBLIC_TTL_SECONDS = 30
 """How stale the scoreboard and analytics may be: they are read by many, changed by few."""
@@ -28,7 +29,7 @@ MAX_FILENAME_CHARS = 200
 NO_SUBMISSIONS = "No submissions yet: results appear here once the first submission is graded."
 STUDENT_KEY = "student_id"
 INSTRUCTOR_KEY = "instructor"
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 UTC_MINUTES = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
 """A timestamp column to the minute; the gradebook's times are UTC, and the column titles say so."""
 
@@ -134,8 +135,9 @@ def duration_text(seconds: float) -> str:
 
 
 def safe_filename(filename: str) -> str:
-    """The file's own name without folders or control characters, at most MAX_FILENAME_CHARS long."""
-    name = _CONTROL_CHARS.sub("", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    """The file's own name without folders or control characters, at most MAX_FILENAME_CHARS long; a
+    lone surrogate (which the gradebook could not store) becomes U+FFFD."""
+    name = safe_text(_CONTROL_CHARS.sub("", filename.replace("\\", "/").rsplit("/", 1)[-1])).strip()
     if len(name) > MAX_FILENAME_CHARS:
         stem, dot, suffix = name.rpartition(".")
         name = f"{stem[:MAX_FILENAME_CHARS - len(suffix) - 1]}.{suffix}" if dot else name[:MAX_FILENAME_CHARS]

@@ -340,6 +340,11 @@ def test_upload_keeps_only_the_files_own_name(empty_gradebook, now):
     assert empty_gradebook.submission(outcome.submission_id)["filename"] == "ab.py"
 
 
+def test_an_upload_name_with_escapes_and_a_lone_surrogate_is_stored_safely(empty_gradebook, now):
+    outcome = common.handle_upload(empty_gradebook, "s1", "conv_ops", "\x1b[2J\x9bhw\ud800.py", b"x", CONFIG, now)
+    assert empty_gradebook.submission(outcome.submission_id)["filename"] == "[2Jhw\ufffd.py"
+
+
 def test_same_bytes_again_find_the_first_submission_and_cost_nothing(empty_gradebook, now):
     first = common.handle_upload(empty_gradebook, "s1", "conv_ops", "a.py", b"x = 1\n", CONFIG, now)
     again = common.handle_upload(empty_gradebook, "s1", "conv_ops", "b.py", b"x = 1\n", CONFIG, now)
