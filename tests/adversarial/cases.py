@@ -1,5 +1,9 @@
 """The attack table: each malicious or broken submission in submissions/ and the verdict grade() must reach."""
 
+# Many fixtures repeat honest_conv_ops.py's solution after their attack, on purpose: a submission
+# is one self-contained file, as a student uploads it, and the correct part shows that the attack
+# costs only what it should (the honest checks still score where that makes sense).
+
 from __future__ import annotations
 
 from dataclasses import dataclass
