@@ -6,6 +6,7 @@ import importlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import numpy as np
@@ -28,6 +29,9 @@ class Verdict:
     """1.0 full points, 0.0 none, anything between is partial credit."""
     message: str
     """For the student: got/expected and the likely cause."""
+    measures: Mapping[str, Any] | None = None
+    """Plain numbers the check measured that a later view ranks or aggregates, e.g. an accuracy
+    check's {"correct": 1931, "total": 2000, "public_correct": 968, "public_total": 1000}."""
 
 
 @dataclass

@@ -138,6 +138,9 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
                             "the checks that call it score zero.")
     context = GradingContext(config, assignment, self_check)
     context.secrets["imported_modules"] = sorted(submission.imported_modules)
+    # Which hidden images rank the public leaderboard and which the private one: drawn on the
+    # trusted side with the instructor's secret, the same for every grading, never in the sandbox.
+    context.secrets["split_key"] = hmac.new(config.secret().encode(), b"leaderboard split", hashlib.sha256).digest()
     logs = []
     workdir = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
@@ -236,7 +239,8 @@ def _score(check, evidence: Evidence, logs: list[str]) -> CheckResult:
         logs.append(f"== check {check.name} failed inside the grader\n{traceback.format_exc()}")
         return CheckResult.error(check.name, check.points, "The grader could not evaluate this check on your "
                                  "code's output; the course staff have the details.", check.hidden)
-    return CheckResult.scored(check.name, check.points, verdict.fraction, verdict.message, check.hidden)
+    return CheckResult.scored(check.name, check.points, verdict.fraction, verdict.message, check.hidden,
+                              verdict.measures)
 
 
 def _run_phase(phase: Phase, submission: Submission, context: GradingContext, workdir: Path,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 Status = Literal["passed", "partial", "failed", "error"]
 
@@ -25,13 +26,16 @@ class CheckResult:
     """For the student: what was checked, got/expected, and the likely cause."""
     hidden: bool = False
     """Hidden checks use data the student never sees; `check` (the self-check) skips them."""
+    measures: Mapping[str, Any] | None = None
+    """What the check measured as plain numbers (Verdict.measures), kept for leaderboards; None for most checks."""
 
     @classmethod
-    def scored(cls, name: str, max_points: float, fraction: float, message: str, hidden: bool = False):
+    def scored(cls, name: str, max_points: float, fraction: float, message: str, hidden: bool = False,
+               measures: Mapping[str, Any] | None = None):
         """A result worth `fraction` of `max_points`, with the status that fraction implies."""
         fraction = min(max(fraction, 0.0), 1.0)
         status: Status = "passed" if fraction == 1.0 else "failed" if fraction == 0.0 else "partial"
-        return cls(name, round(max_points * fraction, 2), max_points, status, message, hidden)
+        return cls(name, round(max_points * fraction, 2), max_points, status, message, hidden, measures)
 
     @classmethod
     def error(cls, name: str, max_points: float, message: str, hidden: bool = False):
