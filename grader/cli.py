@@ -22,7 +22,8 @@ from grader.data import DataError
 from grader.feedback import format_report
 from grader.grading import grade, grader_version, phase_envelope
 from grader.results import GradingReport
-from grader.sandbox import available_cores, format_size, parse_size
+from grader.present import size_text
+from grader.sandbox import available_cores, parse_size
 from grader.text import safe_text
 
 USAGE_ERROR = 2
@@ -133,7 +134,7 @@ def cmd_assignments(args, config: Config) -> int:
             envelope = phase_envelope(phase, config)
             gpu = f", {envelope.gpu:g} of a GPU where there is one" if envelope.gpu else ""
             print(f"{'':14} phase {phase.name}: {envelope.seconds:g} s on {envelope.cpus} "
-                  f"core{'s' if envelope.cpus != 1 else ''}, {format_size(envelope.memory_bytes)}{gpu}")
+                  f"core{'s' if envelope.cpus != 1 else ''}, {size_text(envelope.memory_bytes)}{gpu}")
     return 0
 
 

@@ -24,11 +24,11 @@ from grader.assignment import Assignment, Evidence, Phase, PhaseOutcome, common_
 from grader.checks import NotObserved
 from grader.config import Config
 from grader.data import MnistData, load_mnist
+from grader.present import size_text
 from grader.results import CheckResult, GradingReport
 from grader.sandbox import (
     Envelope,
     SandboxRun,
-    format_size,
     make_output_folder,
     release_output_folder,
     run_sandboxed,
@@ -301,13 +301,13 @@ def _phase_failure(phase: Phase, run: SandboxRun, detail: str | None) -> str:
                f"on {cores} ({envelope.cpu_seconds:g} s of CPU time; waiting for the cores is not counted). "
                "Likely cause: an endless loop, or training far longer than the recipe.")
     elif run.status == "memory":
-        why = (f"Your code used more than {format_size(envelope.memory_bytes)} of memory in the {phase.name} phase "
+        why = (f"Your code used more than {size_text(envelope.memory_bytes)} of memory in the {phase.name} phase "
                "(everything it holds counts: its processes, files in /tmp and /out, shared memory). "
                "Likely cause: a huge layer (check Dense sizes after Flatten), keeping many copies of the data, "
                "or large files in /tmp.")
     elif run.status == "disk":
         where = run.disk_full or "its output folder"
-        why = (f"Your code filled {where} past its limit of {format_size(envelope.disk_bytes)} or "
+        why = (f"Your code filled {where} past its limit of {size_text(envelope.disk_bytes)} or "
                f"{envelope.disk_files:,} files in the {phase.name} phase (files deleted while still open count "
                "too). Likely cause: saving arrays or checkpoints in a loop.")
     elif run.status == "ok":

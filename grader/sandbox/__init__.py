@@ -7,7 +7,7 @@ cores and GPUs among every grader on the machine; processes.py and supervise.py 
 capture a run; runner.py is the front that puts them together.
 """
 
-from grader.sandbox.envelope import Envelope, format_size, parse_size
+from grader.sandbox.envelope import Envelope, parse_size
 from grader.sandbox.observations import ObservationError, read_array, read_json
 from grader.sandbox.runner import (
     SandboxRun,
@@ -18,5 +18,5 @@ from grader.sandbox.runner import (
     run_sandboxed,
 )
 
-__all__ = ["Envelope", "ObservationError", "SandboxRun", "available_cores", "bubblewrap_available", "format_size",
+__all__ = ["Envelope", "ObservationError", "SandboxRun", "available_cores", "bubblewrap_available",
            "make_output_folder", "parse_size", "read_array", "read_json", "release_output_folder", "run_sandboxed"]

@@ -88,13 +88,3 @@ def parse_size(text: str) -> int:
         raise ValueError(f"Expected a strictly positive size. Received {text!r}.")
     return size
 
-
-def format_size(size: int) -> str:
-    """4294967296 -> "4.0 GiB", 536870912 -> "512 MiB", 1536 -> "2 KiB", 100 -> "100 bytes"."""
-    if size >= 2**30:
-        return f"{size / 2**30:.1f} GiB"
-    if size >= 2**20:
-        return f"{size / 2**20:.0f} MiB"
-    if size >= 2**10:
-        return f"{size / 2**10:.0f} KiB"
-    return f"{size} bytes"

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox.envelope import format_size
+from grader.present import size_text
 from grader.text import safe_json
 
 _KIND_NAMES = {
@@ -136,7 +136,7 @@ def _read_plain_file(out_dir: Path, name: str, max_bytes: int) -> tuple[str, byt
         _check_plain(shown, opened, max_bytes)
         data = file.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ObservationError(f"{shown} is larger than {format_size(max_bytes)}, the most that is read.")
+        raise ObservationError(f"{shown} is larger than {size_text(max_bytes)}, the most that is read.")
     return shown, data
 
 
@@ -148,4 +148,4 @@ def _check_plain(shown: str, info: os.stat_result, max_bytes: int) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise ObservationError(f"{shown} is not a regular file (a fifo, socket or device); the sandbox must write plain files.")
     if info.st_size > max_bytes:
-        raise ObservationError(f"{shown} is {format_size(info.st_size)}; at most {format_size(max_bytes)} is read.")
+        raise ObservationError(f"{shown} is {size_text(info.st_size)}; at most {size_text(max_bytes)} is read.")

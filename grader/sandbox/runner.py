@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from grader.sandbox import cgroups, devices, leases, processes, scratch, seccomp
-from grader.sandbox.envelope import Envelope, format_size
+from grader.present import size_text
+from grader.sandbox.envelope import Envelope
 from grader.sandbox.launch import Bind, Isolation, Plan, binds_of, bubblewrap_launch, rlimits_launch
 from grader.sandbox.leases import SANDBOX_UID_BASE, Allotment
 from grader.sandbox.supervise import Outcome, Status, Watch, supervise
@@ -78,9 +79,9 @@ class SandboxRun:
         if self.status == "timeout":
             return f"used its time budget of {self.envelope.seconds:g} s on {_cores(self.envelope.cpus)}"
         if self.status == "memory":
-            return f"ran out of memory ({format_size(self.envelope.memory_bytes)})"
+            return f"ran out of memory ({size_text(self.envelope.memory_bytes)})"
         if self.status == "disk":
-            return f"filled {self.disk_full or 'its output folders'} (the limit: {format_size(self.envelope.disk_bytes)})"
+            return f"filled {self.disk_full or 'its output folders'} (the limit: {size_text(self.envelope.disk_bytes)})"
         return f"was killed by {_signal_name(-(self.exit_code or 0))}"
 
 

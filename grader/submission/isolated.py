@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.present import size_text
 from grader.submission.loader import MAX_SUBMISSION_BYTES
 from grader.submission.record import OverLimits, Submission, SubmissionError
 from grader.submission.wording import shown
@@ -71,9 +72,7 @@ class ReadLimits:
                 raise ValueError(f"Expected a strictly positive {kind}. Received {field.name}={value!r}.")
 
     def __str__(self) -> str:
-        memory = (f"{self.memory_bytes / 2**30:g} GiB" if self.memory_bytes >= 2**30
-                  else f"{self.memory_bytes / 2**20:g} MiB")
-        return f"{self.wall_seconds:g} s, {memory}"
+        return f"{self.wall_seconds:g} s, {size_text(self.memory_bytes)}"
 
 
 def read_submission(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grader.present import size_text as size
 from grader.text import safe_text
 
 NAME_SHOWN = 120  # characters of a file name or a code line quoted in a message
@@ -20,14 +21,6 @@ def shown(text: str, width: int = NAME_SHOWN) -> str:
 
 def short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def size(count: int) -> str:
-    if count >= 2**20:
-        return f"{count / 2**20:.1f} MB"
-    if count >= 2**10:
-        return f"{count / 2**10:.1f} KB"
-    return f"{count} bytes"
 
 
 def count(number: int, noun: str) -> str:

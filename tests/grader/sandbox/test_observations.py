@@ -129,7 +129,7 @@ BAD_JSON = [
     (b"", "out/results.json is not valid JSON"),
     (b"\xff\xfe{}", "out/results.json is not UTF-8 text"),
     (b"[" * 100_000 + b"]" * 100_000, "out/results.json nests JSON too deeply"),
-    (b'"' + b"x" * 2**21 + b'"', "out/results.json is 2 MiB; at most 1 MiB is read"),
+    (b'"' + b"x" * 2**21 + b'"', "out/results.json is 2.0 MiB; at most 1 MiB is read"),
 ]
 
 

@@ -18,7 +18,7 @@ BAD = [
     ("syntax_error.py", MAX_SUBMISSION_BYTES,
      r"^Syntax error on line 7: expected ':'\. The line reads `for size in \(32, 64\)`\. "
      r"The grader could not read your file; run `python syntax_error\.py` locally to see the error\.$"),
-    ("magics.ipynb", 100, r"^magics\.ipynb is \d\.\d KB; the limit is 100 bytes\. Submit only your code"),
+    ("magics.ipynb", 100, r"^magics\.ipynb is \d\.\d KiB; the limit is 100 bytes\. Submit only your code"),
     ("good.zip", 100, r"^good\.zip is \d+ bytes; the limit is 100 bytes\. "),
 ]
 
