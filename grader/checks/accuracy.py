@@ -2,11 +2,50 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import numpy as np
 
 from grader.assignment import Evidence, Verdict
 from grader.checks import INTEGER, malformed, observed
 from grader.sandbox.observations import ObservationError, read_array
+
+SHOWN_STEPS = 200
+"""The accuracy a student sees is rounded to 1/200, half a percentage point: one image more or less
+right rarely moves it, so repeated uploads cannot read the hidden labels one at a time."""
+
+
+def public_mask(key: bytes, assignment: str, count: int) -> np.ndarray:
+    """Which of `count` hidden items rank the public leaderboard (True) and which the private one.
+
+    Exactly count // 2 are public, drawn by a generator seeded with HMAC(key, assignment, count):
+    the same for every grading of the assignment, different for another assignment or another
+    key, and unknowable without the instructor's secret that `key` is made from.
+    """
+    if count < 0:
+        raise ValueError(f"Expected a count of at least 0. Received count={count}.")
+    message = f"{assignment}\n{count}".encode()
+    seed = int.from_bytes(hmac.new(key, message, hashlib.sha256).digest(), "little")
+    mask = np.zeros(count, dtype=bool)
+    mask[np.random.default_rng(seed).permutation(count)[:count // 2]] = True
+    return mask
+
+
+def shown_accuracy(correct: int, total: int) -> float:
+    """correct / total rounded half up to the nearest 1/SHOWN_STEPS, in integers so that no float
+    rounding moves a value that lies exactly between two steps."""
+    return (2 * SHOWN_STEPS * correct + total) // (2 * total) / SHOWN_STEPS
+
+
+def _split_measures(evidence: Evidence, right: np.ndarray) -> dict[str, int]:
+    """The public half's counts; none where grading gave no split key or assignment (a check scored
+    outside grade()), so that such a result stays off the public and private boards."""
+    key, assignment = evidence.secrets.get("split_key"), evidence.secrets.get("assignment")
+    if key is None or assignment is None:
+        return {}
+    public = public_mask(key, assignment, len(right))
+    return {"public_correct": int(right[public].sum()), "public_total": int(public.sum())}
 
 
 def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], classes: int, what: str, cause: str,
@@ -14,7 +53,9 @@ def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], clas
     """Full points at the high accuracy or more, none at the low one or less, linear between.
 
     `sample` holds the (low, high) thresholds when the course trains on the 8,000-digit
-    sample, `full` when it trains on all 60,000 MNIST digits.
+    sample, `full` when it trains on all 60,000 MNIST digits. The points follow the rounded
+    accuracy the student is shown, so that they tell no more than the message does; the exact
+    counts go to the leaderboard as measures, split into the public and private halves.
     """
 
     def check(evidence: Evidence) -> Verdict:
@@ -31,12 +72,16 @@ def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], clas
         if not np.all(np.isfinite(probs)):
             return Verdict(0.0, f"Your model's predictions on {what} contain NaN or infinity. "
                                 "Likely cause: training diverged (learning rate too high?) or a division by zero.")
-        accuracy = float((probs.argmax(axis=1) == truth).mean())
+        right = probs.argmax(axis=1) == truth
+        correct = int(right.sum())
+        accuracy = shown_accuracy(correct, len(truth))
         fraction = (accuracy - low) / (high - low)
-        message = (f"Accuracy on {len(truth):,} {what}: {accuracy:.2%}. "
+        message = (f"Accuracy on {len(truth):,} {what}: about {accuracy:.1%} (rounded to half a point, so that "
+                   f"repeated uploads cannot read the hidden labels one by one). "
                    f"Full points from {high:.1%}, none at {low:.1%} or below.")
         if fraction < 1:
             message += f" Likely cause: {cause}"
-        return Verdict(min(max(fraction, 0.0), 1.0), message)
+        measures = {"correct": correct, "total": len(truth), **_split_measures(evidence, right)}
+        return Verdict(min(max(fraction, 0.0), 1.0), message, measures)
 
     return check
