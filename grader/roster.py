@@ -95,23 +95,23 @@ def read_roster(data: bytes, source: str = "the roster") -> list[RosterEntry]:
 def import_roster(gradebook: Gradebook, entries: list[RosterEntry], *, reissue: bool = False) -> RosterImport:
     """Adds the students (updating display names) and issues tokens to those without one, or to all
     with `reissue`; importing the same roster again changes nothing."""
-    known = {student["id"]: student for student in gradebook.students()}
+    known = {student.id: student for student in gradebook.students()}
     result = RosterImport()
     for entry in entries:
         before = known.get(entry.student_id)
         gradebook.ensure_student(entry.student_id, entry.display_name)
         if before is None:
             result.added.append(entry.student_id)
-        elif entry.display_name is not None and entry.display_name != before["display_name"]:
+        elif entry.display_name is not None and entry.display_name != before.display_name:
             result.renamed.append(entry.student_id)
-        if reissue or before is None or not before["has_token"]:
+        if reissue or before is None or not before.has_token:
             result.tokens.append((entry.student_id, gradebook.issue_token(entry.student_id)))
     return result
 
 
 def needs_tokens(gradebook: Gradebook, entries: list[RosterEntry], *, reissue: bool = False) -> bool:
     """Whether importing these entries would issue any token."""
-    with_token = {student["id"] for student in gradebook.students() if student["has_token"]}
+    with_token = {student.id for student in gradebook.students() if student.has_token}
     if reissue:
         return bool(entries)
     return any(entry.student_id not in with_token for entry in entries)
