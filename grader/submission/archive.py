@@ -48,7 +48,7 @@ class Member:
 
 
 def read_folder(root: Path, max_bytes: int) -> Member:
-    files = _walk_folder(root, max_bytes)
+    files = walk_folder(root, max_bytes)
     chosen, notes = _choose(sorted(files), shown(root.name))
     digest = hashlib.sha256()
     for relative in sorted(files):
@@ -59,7 +59,7 @@ def read_folder(root: Path, max_bytes: int) -> Member:
     return Member(files[chosen].read_bytes(), shown(chosen), f"folder {shown(root.name)}", notes, digest.hexdigest())
 
 
-def _walk_folder(root: Path, max_bytes: int) -> dict[str, Path]:
+def walk_folder(root: Path, max_bytes: int) -> dict[str, Path]:
     """Relative POSIX path -> file, for every file that is not junk, with the limits a zip has."""
     name = shown(root.name)
     files: dict[str, Path] = {}
