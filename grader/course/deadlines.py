@@ -6,27 +6,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from grader.course.policy import Course
+from grader.present import duration_text
+
+if TYPE_CHECKING:  # the store's rows, named for the reader; importing them would load SQLAlchemy
+    from grader.store.rows import ExtensionRow, SubmissionRow
 
 DAY_SECONDS = 86_400
-
-
-class Extension(Protocol):
-    """What these functions read of an extension granted in the gradebook (grader.store.rows.ExtensionRow)."""
-
-    student_id: str
-    assignment: str
-    until: datetime
-
-
-class Submitted(Protocol):
-    """What lateness_of reads of a submission (grader.store.rows.SubmissionRow)."""
-
-    student_id: str
-    assignment: str
-    submitted_at: datetime
 
 
 @dataclass(frozen=True)
@@ -50,7 +38,7 @@ class Lateness:
 ON_TIME = Lateness(0.0, 0, 0.0, None)
 
 
-def due_for(course: Course, student_id: str, assignment: str, extensions: Sequence[Extension] = ()) -> datetime | None:
+def due_for(course: Course, student_id: str, assignment: str, extensions: Sequence[ExtensionRow] = ()) -> datetime | None:
     """The student's own due date: an extension granted in the gradebook, else one in course.toml, else
     the assignment's. An extension never shortens: an earlier one leaves the due date. None: no deadline."""
     due = course.policy(assignment).due
@@ -62,7 +50,7 @@ def due_for(course: Course, student_id: str, assignment: str, extensions: Sequen
     return due if until is None else max(due, until)
 
 
-def close_for(course: Course, student_id: str, assignment: str, extensions: Sequence[Extension] = ()) -> datetime | None:
+def close_for(course: Course, student_id: str, assignment: str, extensions: Sequence[ExtensionRow] = ()) -> datetime | None:
     """When uploads stop for this student: late_until, or their extension where it runs later. None: late
     work is accepted for ever, with the penalty."""
     late_until = course.policy(assignment).late_until
@@ -73,7 +61,7 @@ def close_for(course: Course, student_id: str, assignment: str, extensions: Sequ
 
 
 def window_refusal(course: Course, student_id: str, assignment: str, when: datetime,
-                   extensions: Sequence[Extension] = ()) -> str | None:
+                   extensions: Sequence[ExtensionRow] = ()) -> str | None:
     """Why an upload at `when` is refused, in a sentence that says when the window is; None: accepted.
 
     The window is [opens, late_until] (both ends included), late_until moved by the student's extension
@@ -116,30 +104,20 @@ def lateness(submitted_at: datetime, due: datetime | None, per_day: float) -> La
     # Rounded so that 3 x 0.1 is 30%, not 30.000000000000004%.
     penalty = min(1.0, round(days * per_day, 6))
     cost = f"-{round(penalty * 100, 2):g}%" if penalty else "no penalty"
-    text = f"late by {duration_text(seconds)} ({days} started day{'s' if days != 1 else ''}): {cost}"
+    # Whole seconds rounded up, so that half a second late never reads "late by 0 s".
+    text = f"late by {duration_text(math.ceil(seconds))} ({days} started day{'s' if days != 1 else ''}): {cost}"
     return Lateness(seconds, days, penalty, text)
 
 
-def lateness_of(course: Course, submission: Submitted, extensions: Sequence[Extension] = ()) -> Lateness:
+def lateness_of(course: Course, submission: SubmissionRow, extensions: Sequence[ExtensionRow] = ()) -> Lateness:
     """The lateness of a stored submission under the course's policy and the student's extension."""
     due = due_for(course, submission.student_id, submission.assignment, extensions)
     per_day = course.policy(submission.assignment).late_penalty_per_day
     return lateness(submission.submitted_at, due, per_day)
 
 
-def duration_text(seconds: float) -> str:
-    """The two largest units that are not zero: "1 day 3 h", "2 h 5 min", "45 min", "1 day 30 s", "20 s"."""
-    remaining = math.ceil(seconds)
-    parts = []
-    for size, unit in ((DAY_SECONDS, "day"), (3600, "h"), (60, "min"), (1, "s")):
-        count, remaining = divmod(remaining, size)
-        if count:
-            parts.append(f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}")
-    return " ".join(parts[:2]) or "0 s"
-
-
 def released(course: Course, student_id: str, assignment: str, now: datetime,
-             extensions: Sequence[Extension] = ()) -> bool:
+             extensions: Sequence[ExtensionRow] = ()) -> bool:
     """Whether the student may see their hidden checks' results now: always with release = "immediately",
     else once their own due date (extension included) has passed."""
     if course.policy(assignment).release == "immediately":

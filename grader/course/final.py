@@ -6,28 +6,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
-from grader.course.deadlines import Extension, Lateness, close_for, due_for, lateness, local_text
+from grader.course.deadlines import Lateness, close_for, due_for, lateness, local_text
 from grader.course.policy import Course
 
-
-class Grading(Protocol):
-    """What final_grades reads of a grading (grader.store.rows.GradingRow)."""
-
-    status: str
-
-
-class Graded(Protocol):
-    """What final_grades reads of a submission (grader.store.rows.SubmissionRow)."""
-
-    id: int
-    student_id: str
-    assignment: str
-    submitted_at: datetime
-    grading: Grading | None
-    score: float | None
-    max_score: float | None
+if TYPE_CHECKING:
+    from grader.store import Gradebook
+    from grader.store.rows import ExtensionRow, SubmissionRow
 
 
 @dataclass(frozen=True)
@@ -67,10 +53,10 @@ class FinalGrade:
     """The finished submissions outside the window [opens, late_until], oldest first."""
 
 
-def final_grades(course: Course, submissions: Sequence[Graded], extensions: Sequence[Extension] = ()) -> list[FinalGrade]:
+def final_grades(course: Course, submissions: Sequence[SubmissionRow], extensions: Sequence[ExtensionRow] = ()) -> list[FinalGrade]:
     """The final grade of every (student, assignment) among the finished submissions, ordered by
     assignment, then student id. A submission without a current grading is not finished and is skipped."""
-    groups: dict[tuple[str, str], list[Graded]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[SubmissionRow]] = defaultdict(list)
     for row in submissions:
         if row.grading is not None:
             groups[(row.assignment, row.student_id)].append(row)
@@ -78,13 +64,13 @@ def final_grades(course: Course, submissions: Sequence[Graded], extensions: Sequ
             for (assignment, student), rows in sorted(groups.items())]
 
 
-def final_grades_of(gradebook, course: Course, assignment: str | None = None) -> list[FinalGrade]:
+def final_grades_of(gradebook: Gradebook, course: Course, assignment: str | None = None) -> list[FinalGrade]:
     """final_grades over a Gradebook's finished submissions and extensions."""
     return final_grades(course, gradebook.finished(assignment), gradebook.extensions())
 
 
-def _final_grade(course: Course, student: str, assignment: str, rows: list[Graded],
-                 extensions: Sequence[Extension]) -> FinalGrade:
+def _final_grade(course: Course, student: str, assignment: str, rows: list[SubmissionRow],
+                 extensions: Sequence[ExtensionRow]) -> FinalGrade:
     policy = course.policy(assignment)
     counting, excluded = [], []
     for row in sorted(rows, key=lambda r: (r.submitted_at, r.id)):
@@ -103,7 +89,7 @@ def _final_grade(course: Course, student: str, assignment: str, rows: list[Grade
     if policy.counts == "best" and graded:
         # Equal scores after penalty: the newer submission, by its place in the key.
         chosen = max(graded, key=lambda r: (_after_penalty(r.score, late[r.id]), r.submitted_at, r.id))
-        rule = f"best of {len(graded)}"
+        rule = f"best of {len(graded)}" + (" graded" if len(graded) < len(counting) else "")
     else:
         chosen = counting[-1]
         rule = f"last of {len(counting)}"
@@ -122,7 +108,7 @@ def _final_grade(course: Course, student: str, assignment: str, rows: list[Grade
 
 
 def _outside_window(course: Course, student: str, assignment: str, when: datetime,
-                    extensions: Sequence[Extension]) -> str | None:
+                    extensions: Sequence[ExtensionRow]) -> str | None:
     opens = course.policy(assignment).opens
     close = close_for(course, student, assignment, extensions)
     if opens is not None and when < opens:
@@ -132,7 +118,7 @@ def _outside_window(course: Course, student: str, assignment: str, when: datetim
     return None
 
 
-def _done(row: Graded) -> bool:
+def _done(row: SubmissionRow) -> bool:
     return row.grading is not None and row.grading.status == "done" and row.score is not None
 
 
