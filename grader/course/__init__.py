@@ -1,8 +1,10 @@
-"""The course around the grader: course.toml's deadlines, late policy and extensions, and final grades."""
+"""The course around the grader: course.toml's windows, late policy and extensions, and final grades."""
 
-from grader.course.deadlines import Lateness, day_start, due_for, close_for, lateness, lateness_of, local_text, released, window_refusal
+from grader.course.deadlines import (Lateness, close_for, day_start, due_for, lateness, lateness_of, local_text,
+                                     released, window_refusal)
 from grader.course.final import Excluded, FinalGrade, final_grades, final_grades_of
-from grader.course.policy import NO_COURSE, AssignmentPolicy, Course, CourseError, course_path, load_course, parse_course
+from grader.course.policy import (NO_COURSE, AssignmentPolicy, Course, CourseError, course_path, load_course,
+                                  parse_course)
 
 __all__ = [
     "AssignmentPolicy", "Course", "CourseError", "Excluded", "FinalGrade", "Lateness", "NO_COURSE",
