@@ -5,17 +5,44 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
-from grader.course import Course, FinalGrade
+from grader.course import Course, FinalGrade, final_grades
 from grader.results import CheckResult, GradingReport
 
 if TYPE_CHECKING:
+    from grader.store import Gradebook
     from grader.store.rows import StudentRow, SubmissionRow
+
+FORMATS = ("csv", "gradescope", "canvas")
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 # Canvas's own exports write the row under the header with the label indented so.
 CANVAS_POINTS_POSSIBLE = "    Points Possible"
+
+
+def export(gradebook: Gradebook, course: Course, output_format: Literal["csv", "gradescope", "canvas"],
+           assignment: str | None, out: TextIO) -> list[str]:
+    """What `export --format` and the instructor page write: final grades of `assignment` (None: all;
+    gradescope needs one) out of the gradebook. Returns the student ids left out (gradescope only)."""
+    if output_format not in FORMATS:
+        raise ValueError(f"Expected a format among {', '.join(FORMATS)}. Received {output_format!r}.")
+    if output_format == "gradescope" and assignment is None:
+        raise ValueError("Expected an assignment: Gradescope's results.json is per assignment. Received assignment=None.")
+    submissions = gradebook.finished(assignment)
+    grades = final_grades(course, submissions, gradebook.extensions())
+    if output_format == "canvas":
+        export_canvas(grades, gradebook.students(), course, out)
+        return []
+    if assignment is None:
+        export_csv(grades, gradebook.students(), out)
+        return []
+    checks = {grade.submission_id: gradebook.check_results(grade.submission_id)
+              for grade in grades if grade.submission_id is not None}
+    if output_format == "gradescope":
+        return export_gradescope(grades, {row.id: row for row in submissions}, checks, assignment, out)
+    export_csv(grades, gradebook.students(), out, assignment, checks)
+    return []
 
 
 def export_csv(grades: Sequence[FinalGrade], students: Sequence[StudentRow], out: TextIO,

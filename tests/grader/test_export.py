@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import NO_COURSE, final_grades, final_grades_of
-from grader.export import export_canvas, export_csv, export_gradescope
+from grader.export import export, export_canvas, export_csv, export_gradescope
 from grader.intake import Artifact
 from grader.results import CheckResult, GradingReport
 from grader.store import Gradebook
@@ -137,3 +137,26 @@ def test_without_a_course_the_exports_are_todays(tmp_path):
         assert (lenet5.submission_id, lenet5.why, lenet5.penalty) == (2, "last of 2", 0.0)
         assert (resnet.status, resnet.score) == ("error", None)
         assert lenet5.submitted_at == at("2026-12-30 12:00") and lenet5.submitted_at.utcoffset() == timedelta(0)
+
+        written = {}
+        for output_format, assignment in (("csv", None), ("csv", "lenet5"), ("gradescope", "resnet"), ("canvas", None)):
+            out = io.StringIO()
+            written[output_format, assignment] = (export(book, NO_COURSE, output_format, assignment, out), out.getvalue())
+        assert written["csv", None] == ([], "student_id,display_name,lenet5,resnet,total\n"
+                                            "s001,Ada Lovelace,3.5,,3.5\ns003,Never Submitted,,,0.0\n")
+        left_out, lenet5_csv = written["csv", "lenet5"]
+        assert next(csv.DictReader(io.StringIO(lenet5_csv))) | {"submitted_at": "..."} == {
+            "student_id": "s001", "display_name": "Ada Lovelace", "score": "3.5", "raw_score": "3.5", "penalty": "0.0",
+            "max_score": "10.0", "late": "", "counted": "last of 2", "submission_id": "2", "submitted_at": "...",
+            "not_counted": "", "builds": "3.5"}
+        assert written["gradescope", "resnet"] == (["s003"], "{}\n")
+        assert written["canvas", None][1].splitlines()[2] == "Ada Lovelace,,s001,,,3.5,"
+
+
+@pytest.mark.parametrize("output_format, assignment, message", [
+    ("xlsx", None, "Expected a format among csv, gradescope, canvas. Received 'xlsx'."),
+    ("gradescope", None, "Expected an assignment: Gradescope's results.json is per assignment."),
+])
+def test_export_refuses_what_it_cannot_write(tmp_path, output_format, assignment, message):
+    with Gradebook(f"sqlite:///{tmp_path / 'grades.db'}") as book, pytest.raises(ValueError, match=message):
+        export(book, NO_COURSE, output_format, assignment, io.StringIO())
