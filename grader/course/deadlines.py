@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from grader.course.policy import Course
-from grader.present import duration_text
+from grader.present import duration_text, plural
 
 if TYPE_CHECKING:  # the store's rows, named for the reader; importing them would load SQLAlchemy
     from grader.store.rows import ExtensionRow, SubmissionRow
@@ -130,6 +130,18 @@ def day_start(course: Course, when: datetime) -> datetime:
     """Midnight in the course's timezone of the day `when` falls in: where max_per_day's count begins."""
     local = _aware(when).astimezone(course.timezone)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def daily_limit_refusal(course: Course, assignment: str, uploads_today: int, now: datetime) -> str | None:
+    """Why one more upload today is refused under max_per_day, with when the next day begins; None: accepted.
+    `uploads_today`: the student's uploads of the assignment since day_start(course, now)."""
+    limit = course.policy(assignment).max_per_day
+    if limit is None or uploads_today < limit:
+        return None
+    # Wall-clock arithmetic in the course's timezone: the next midnight, even across a clock change.
+    tomorrow = day_start(course, now) + timedelta(days=1)
+    return (f"You have uploaded {assignment} {plural(uploads_today, 'time')} today, the most the course allows "
+            f"({limit} a day); the next day begins at {local_text(course, tomorrow)}.")
 
 
 def _aware(when: datetime) -> datetime:

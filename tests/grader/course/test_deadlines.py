@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from grader.course import NO_COURSE, day_start, due_for, lateness, lateness_of, local_text, released, window_refusal
-from tests.grader.course.factory import SHANGHAI, at, course, extension, submission
+from grader.course import (NO_COURSE, daily_limit_refusal, day_start, due_for, lateness, lateness_of, local_text,
+                           parse_course, released, window_refusal)
+from tests.grader.course.factory import COURSE_TOML, KNOWN, SHANGHAI, at, course, extension, submission
 
 DUE = at("2026-12-15 23:59")
 
@@ -114,3 +115,21 @@ def test_local_text_writes_times_in_the_course_timezone():
     assert local_text(course(), datetime(2026, 12, 15, 15, 59, tzinfo=timezone.utc)) == "2026-12-15 23:59 (Asia/Shanghai)"
     assert local_text(course(), datetime(2026, 12, 15, 15, 59, 30, tzinfo=timezone.utc), zone=False) == "2026-12-15 23:59:30"
     assert local_text(NO_COURSE, datetime(2026, 12, 15, 15, 59, tzinfo=timezone.utc)) == "2026-12-15 15:59 (UTC)"
+
+
+def test_max_per_day_counts_uploads_of_the_course_day_and_says_when_the_next_begins():
+    limited = course(COURSE_TOML.replace("[assignments.resnet]\n", "[assignments.resnet]\nmax_per_day = 2\n"))
+    now = at("2026-12-10 21:30")
+    assert daily_limit_refusal(limited, "resnet", 1, now) is None
+    assert daily_limit_refusal(limited, "resnet", 2, now) == (
+        "You have uploaded resnet 2 times today, the most the course allows (2 a day); "
+        "the next day begins at 2026-12-11 00:00 (Asia/Shanghai).")
+    assert daily_limit_refusal(limited, "lenet5", 50, now) is None
+    assert daily_limit_refusal(NO_COURSE, "resnet", 50, now) is None
+
+
+def test_the_next_day_begins_at_midnight_across_a_clock_change():
+    berlin = parse_course('timezone = "Europe/Berlin"\n[assignments.lenet5]\nmax_per_day = 1\n', "course.toml", KNOWN)
+    # 2026-03-29: clocks go from 02:00 to 03:00 in Berlin; the day is 23 h long.
+    refusal = daily_limit_refusal(berlin, "lenet5", 1, datetime(2026, 3, 29, 12, 0, tzinfo=timezone.utc))
+    assert refusal.endswith("the next day begins at 2026-03-30 00:00 (Europe/Berlin).")
