@@ -558,9 +558,9 @@ class Gradebook:
         with self.engine.connect() as connection:
             revision = migrate.revision_of(connection)
         if revision != _head():
-            raise RuntimeError(f"The gradebook at {self.engine.url!r} is at schema revision {revision}; this code "
-                               f"reads revision {_head()}. Open it once with a grader or worker (not read-only) "
-                               "to upgrade it.")
+            state = f"at schema revision {revision}" if revision else "made before versioned migrations"
+            raise RuntimeError(f"The gradebook at {self.engine.url!r} is {state}; this code reads revision "
+                               f"{_head()}. Open it once with a grader or worker (not read-only) to upgrade it.")
 
     def _find_submission(self, student_id: str, assignment: str, content_hash: str) -> int | None:
         with self._session.begin() as session:

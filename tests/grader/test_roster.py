@@ -85,7 +85,7 @@ def test_import_issues_tokens_once_and_is_idempotent(url, tmp_path, capsys):
     with Gradebook(url) as gradebook:
         assert {student: gradebook.student_for_token(token) for student, token in tokens.items()} == {
             s: s for s in tokens}
-        assert [(s["id"], s["display_name"]) for s in gradebook.students()] == [
+        assert [(s.id, s.display_name) for s in gradebook.students()] == [
             ("s001", "Ada Lovelace"), ("s002", None), ("s003", "Alan Turing")]
         with gradebook.engine.connect() as connection:
             stored = " ".join(str(v) for row in connection.execute(select(Student.__table__)) for v in row)
@@ -101,7 +101,7 @@ def test_a_grown_roster_adds_students_renames_and_leaves_the_others_tokens_alone
     assert (status, sorted(tokens)) == (0, ["s004"])
     assert "1 students added, 1 renamed, 1 tokens issued" in said
     with Gradebook(url) as gradebook:
-        names = {s["id"]: s["display_name"] for s in gradebook.students()}
+        names = {s.id: s.display_name for s in gradebook.students()}
         assert names == {"s001": "Ada King", "s002": None, "s003": "Alan Turing", "s004": "Edsger Dijkstra"}
         assert gradebook.student_for_token(first["s001"]) == "s001"
 
