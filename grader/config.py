@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from grader.sandbox.envelope import Envelope
@@ -103,6 +104,24 @@ class Config:
     max_attempts: int = 3
     """Gradings a submission gets before a crash-looping one is marked a grader error."""
 
+    course_file: Path | None = None
+    """The course's policy (deadlines, late work, extensions): `--course FILE`, else GRADER_COURSE,
+    else `course.toml` at the repository root when there is one; none means no deadlines."""
+
+    clock_file: Path | None = None
+    """GRADER_CLOCK_FILE: a file holding an ISO-8601 time that is "now" for deadlines and releases,
+    read on every use. For demos and tests that must see a due date pass without waiting for it."""
+
+    def now(self) -> datetime:
+        """The time deadlines are judged at: the clock file's when there is one, else the real UTC time."""
+        if self.clock_file is None:
+            return datetime.now(timezone.utc)
+        text = self.clock_file.read_text().strip()
+        when = datetime.fromisoformat(text)
+        if when.tzinfo is None:
+            raise ValueError(f"Expected an ISO-8601 time with its offset in {self.clock_file}. Received {text!r}.")
+        return when
+
     def secret(self) -> str:
         if self.secret_value:
             return self.secret_value
@@ -142,4 +161,6 @@ class Config:
             instructor_password=env.get("GRADER_INSTRUCTOR_PASSWORD") or None,
             lease_seconds=float(env.get("GRADER_LEASE_S", defaults.lease_seconds)),
             cores=parse_cores(env["GRADER_CORES"]) if env.get("GRADER_CORES") else None,
+            course_file=Path(env["GRADER_COURSE"]) if env.get("GRADER_COURSE") else None,
+            clock_file=Path(env["GRADER_CLOCK_FILE"]) if env.get("GRADER_CLOCK_FILE") else None,
         )

@@ -34,14 +34,7 @@ from grader.sandbox import (
     run_sandboxed,
 )
 from grader.sandbox.observations import ObservationError, read_json
-from grader.submission import (
-    ReaderUnavailable,
-    Submission,
-    SubmissionError,
-    missing_functions,
-    read_submission,
-    write_for_sandbox,
-)
+from grader.submission import ReaderUnavailable, Submission, SubmissionError, missing_functions, write_for_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -116,21 +109,37 @@ def phase_envelope(phase: Phase, config: Config) -> Envelope:
     return declared.replace(seconds=overrides.seconds, cpus=overrides.cpus, memory_bytes=overrides.memory_bytes)
 
 
-def grade(path: Path, assignment: Assignment, config: Config, *, student: str | None = None,
+def unreadable(assignment: Assignment, message: str, *, student: str | None = None,
+               self_check: bool = False) -> GradingReport:
+    """The report of a submission the reader refused (a syntax error, a damaged zip): every check
+    scores zero with the reader's sentence, which says why."""
+    checks = [check for check in assignment.checks if not (self_check and check.hidden)]
+    return GradingReport(assignment.name, student, [CheckResult.error(c.name, c.points, message, c.hidden)
+                                                    for c in checks], grader_version=grader_version(assignment))
+
+
+def grade_path(path: Path, assignment: Assignment, config: Config, *, student: str | None = None,
+               self_check: bool = False, slot: int = 0) -> GradingReport:
+    """Reads a file or folder through intake and grades it, with no gradebook: the self-check, the
+    benchmarks and tests. A path intake or the reader refuses gets every check's zero with the reason."""
+    from grader.intake import IntakeError, from_path, load
+
+    try:
+        artifact = from_path(path, max_bytes=config.upload_max_bytes)
+        submission = load(artifact, max_bytes=config.upload_max_bytes, expected_functions=assignment.functions)
+    except ReaderUnavailable:
+        raise  # the grader's machine failed, not the upload: never a zero
+    except (IntakeError, SubmissionError) as refused:
+        return unreadable(assignment, str(refused), student=student, self_check=self_check)
+    return grade(submission, assignment, config, student=student, self_check=self_check, slot=slot)
+
+
+def grade(submission: Submission, assignment: Assignment, config: Config, *, student: str | None = None,
           self_check: bool = False, slot: int = 0) -> GradingReport:
-    """Grades the submission at `path`. Never raises for anything the submission does."""
+    """Grades a loaded submission (grader.intake.load). Never raises for anything the submission does."""
     started = time.perf_counter()
     report = GradingReport(assignment.name, student, [], grader_version=grader_version(assignment))
     checks = [check for check in assignment.checks if not (self_check and check.hidden)]
-    try:
-        submission = read_submission(path, max_bytes=config.upload_max_bytes, expected_functions=assignment.functions)
-    except ReaderUnavailable:
-        raise  # the grader's machine failed, not the upload: a grader error, retried, never a zero
-    except SubmissionError as error:
-        report.checks = [CheckResult.error(c.name, c.points, str(error), c.hidden) for c in checks]
-        report.execution_seconds = time.perf_counter() - started
-        return report
-
     report.notes += list(submission.notes)
     missing = missing_functions(submission, assignment.functions)
     if missing:
@@ -141,6 +150,7 @@ def grade(path: Path, assignment: Assignment, config: Config, *, student: str | 
     # Which hidden images rank the public leaderboard and which the private one: drawn on the
     # trusted side with the instructor's secret, the same for every grading, never in the sandbox.
     context.secrets["split_key"] = hmac.new(config.secret().encode(), b"leaderboard split", hashlib.sha256).digest()
+    context.secrets["assignment"] = assignment.name
     logs = []
     workdir = Path(tempfile.mkdtemp(prefix="grade-"))
     try:

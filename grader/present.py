@@ -91,3 +91,18 @@ def duration_text(seconds: float) -> str:
 def plural(number: int, noun: str) -> str:
     """plural(1, "file") -> "1 file", plural(3, "file") -> "3 files"."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def check_changes(before: Sequence, after: Sequence) -> list[str]:
+    """What changed between two gradings' checks (CheckResult-like: name, points, max_points), in
+    the later grading's order: "accuracy: 6.5 -> 8", "new check x: 2/3", "check y is gone (was 1/2)"."""
+    earlier = {check.name: check for check in before}
+    changes = []
+    for check in after:
+        old = earlier.pop(check.name, None)
+        if old is None:
+            changes.append(f"new check {check.name}: {score_text(check.points, check.max_points)}")
+        elif (old.points, old.max_points) != (check.points, check.max_points):
+            changes.append(f"{check.name}: {points_text(old.points)} -> {score_text(check.points, check.max_points)}")
+    changes += [f"check {old.name} is gone (was {score_text(old.points, old.max_points)})" for old in earlier.values()]
+    return changes

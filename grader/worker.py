@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
-import socket
 import sys
-import tempfile
 import threading
 import time
 import traceback
-import zipfile
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from grader.assignment import load_assignment
 from grader.config import Config
-from grader.grading import grade
+from grader.jobs import grade_job, worker_id
 from grader.store import Gradebook
+from grader.store.rows import Job
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb", ".zip")
-GRADER_FAILED = "The grader failed on this submission; the course staff will look at it."
 STOP_GRACE_SECONDS = 10.0
 """After a stop, how long the grading threads get to notice that their sandboxes were killed."""
-_MAX_NAME_BYTES = 200  # below the usual 255-byte limit on a file name, with room for ".zip"
 
 
 class Worker:
@@ -54,7 +46,7 @@ class Worker:
         self._handed_back: list[int] = []
 
     def worker_id(self, slot: int) -> str:
-        return f"{socket.gethostname()}:{os.getpid()}:{slot}"
+        return worker_id(slot)
 
     def stop(self, reason: str) -> None:
         """Stop claiming; the jobs in progress go back to the queue. Safe from a signal handler."""
@@ -93,52 +85,26 @@ class Worker:
                 self._stopping.wait(self.poll_seconds)
                 continue
             with self._lock:
-                self._in_flight[slot] = (job["id"], worker_id)
+                self._in_flight[slot] = (job.submission.id, worker_id)
             try:
                 self._grade(job, slot, worker_id)
             except Exception:  # the thread's outermost boundary: the claim lapses and another worker retries
-                self._say(f"slot {slot}: submission {job['id']} failed in the worker:\n{traceback.format_exc()}",
+                self._say(f"slot {slot}: submission {job.submission.id} failed in the worker:\n{traceback.format_exc()}",
                           sys.stderr)
             finally:
                 with self._lock:
                     self._in_flight.pop(slot, None)
 
-    def _grade(self, job: dict, slot: int, worker_id: str) -> None:
-        submission_id, who = job["id"], f"{job['student_id']} {job['assignment']}"
-        started = time.perf_counter()
-        with Heartbeat(self.gradebook, submission_id, worker_id, self.config.lease_seconds), \
-                tempfile.TemporaryDirectory(prefix="worker-") as private:
-            try:
-                assignment = load_assignment(job["assignment"])
-            except ValueError as error:
-                self.gradebook.record_error(
-                    submission_id, f"The grader does not know the assignment {job['assignment']!r}; "
-                    "the course staff will look at it.", str(error), worker_id=worker_id)
-                self._say(f"{who}: grader error, {error} (submission {submission_id})")
-                return
-            path = Path(private) / local_name(job["filename"], job["content"])
-            path.write_bytes(job["content"])
-            try:
-                report = grade(path, assignment, self.config, student=job["student_id"], slot=slot)
-            except Exception as error:  # a grader fault, never the submission's: recorded as such, not as a zero
-                if self._stopping.is_set():
-                    self._hand_back(submission_id, worker_id)
-                    return
-                self.gradebook.record_error(submission_id, GRADER_FAILED, traceback.format_exc(), worker_id=worker_id)
-                self._say(f"{who}: grader error, {type(error).__name__}: {error} (submission {submission_id})")
-                return
-        seconds = time.perf_counter() - started
-        if self._stopping.is_set():
-            # Its sandbox was probably killed mid-run: the report would not be the submission's fault.
-            self._hand_back(submission_id, worker_id)
-        elif self.gradebook.record_report_or_error(submission_id, report, worker_id=worker_id):
+    def _grade(self, job: Job, slot: int, worker_id: str) -> None:
+        outcome = grade_job(self.gradebook, job, self.config, slot=slot, worker_id=worker_id, stopping=self._stopping)
+        if outcome.state == "handed back":
+            with self._lock:
+                self._handed_back.append(outcome.submission_id)
+            return
+        if outcome.state == "recorded":
             with self._lock:
                 self.graded += 1
-            self._say(f"{who}: {report.score:g}/{report.max_score:g} in {seconds:.1f} s (submission {submission_id})")
-        else:
-            self._say(f"{who}: graded in {seconds:.1f} s but not recorded: the claim was lost (requeued, or the "
-                      f"lease ran out and another worker took it), or the gradebook refused the report and the "
-                      f"submission is now a grader error (submission {submission_id})")
+        self._say(outcome.line)
 
     # --- stopping ---
 
@@ -186,43 +152,6 @@ def serve(config: Config, *, threads: int = 1, once: bool = False, poll_seconds:
             print(f"Queue empty: graded {worker.graded} submission{'s' if worker.graded != 1 else ''} "
                   f"in {time.perf_counter() - started:.0f} s.", file=sys.stderr, flush=True)
         return status
-
-
-def local_name(filename: str, content: bytes) -> str:
-    """A safe file name for stored bytes: the student's own name without any folder in it, and a
-    folder (stored zipped under the folder's name) ending in .zip so that it is graded as one."""
-    name = PurePosixPath(filename.replace("\\", "/")).name
-    if name in ("", ".", "..") or len(name.encode()) > _MAX_NAME_BYTES:
-        name = "submission" + PurePosixPath(name).suffix[:10]
-    if PurePosixPath(name).suffix.lower() not in SUBMISSION_SUFFIXES and zipfile.is_zipfile(io.BytesIO(content)):
-        name += ".zip"
-    return name
-
-
-class Heartbeat:
-    """Renews a claim every third of the lease while its job is graded, so no other worker takes it over."""
-
-    def __init__(self, gradebook: Gradebook, submission_id: int, worker_id: str, lease_seconds: float):
-        self._renew = lambda: gradebook.renew_lease(submission_id, worker_id, lease_seconds)
-        self._interval = lease_seconds / 3
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{submission_id}", daemon=True)
-
-    def __enter__(self) -> "Heartbeat":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._done.wait(self._interval):
-            try:
-                if not self._renew():
-                    return  # the claim is someone else's now; the result will not be recorded
-            except SQLAlchemyError:  # the gradebook is briefly unreachable; the next beat tries again
-                continue
 
 
 @contextmanager

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.submission.record import SubmissionError
-from grader.submission.wording import TOO_BIG_HINT, count, listing, shown, size
+from grader.present import size_text as size
+from grader.submission.wording import TOO_BIG_HINT, count, listing, shown
 
 MAX_ENTRIES = 1000  # files in a folder or entries in a zip; a homework needs a handful
 CODE_SUFFIXES = (".py", ".ipynb")

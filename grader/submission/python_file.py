@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.submission.record import OverLimits, SubmissionError
-from grader.submission.wording import TOO_BIG_HINT, shown, size
+from grader.present import size_text as size
+from grader.submission.wording import TOO_BIG_HINT, shown
 
 
 @dataclass(frozen=True)

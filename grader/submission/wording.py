@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from grader.present import size_text as size
 from grader.text import safe_text
 
 NAME_SHOWN = 120  # characters of a file name or a code line quoted in a message

@@ -10,7 +10,7 @@ import pytest
 
 from grader.assignment import assignment_names, load_assignment
 from grader.config import Config, EnvelopeOverrides
-from grader.grading import grade
+from grader.grading import grade_path
 from grader.results import CheckResult, GradingReport
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "submissions"
@@ -69,9 +69,9 @@ class Reports:
             timeout = table[student].get("_timeout") if self.self_check else None
             config = dataclasses.replace(self.config, overrides=EnvelopeOverrides(seconds=timeout))
             try:
-                return grade(submission_path(assignment, student), load_assignment(assignment), config,
+                return grade_path(submission_path(assignment, student), load_assignment(assignment), config,
                              student=student, self_check=self.self_check, slot=FIRST_SLOT + index)
-            except Exception as error:  # grade() must not raise; keep it for that example's test
+            except Exception as error:  # grade_path() must not raise; keep it for that example's test
                 return error
 
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:

@@ -9,7 +9,7 @@ import pytest
 from grader.assignment import assignment_names, load_assignment
 from grader.config import REPO_ROOT, Config, EnvelopeOverrides
 from grader.data import NPM_NPZ
-from grader.grading import grade
+from grader.grading import grade_path
 from grader.sandbox import bubblewrap_available
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
@@ -31,7 +31,7 @@ def assert_full_marks(report):
 
 @pytest.mark.parametrize("name", ["conv_ops", "resnet"])
 def test_reference_scores_full_marks(name, config):
-    report = grade(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="reference")
+    report = grade_path(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="reference")
     assert_full_marks(report)
     assert any(check.hidden for check in report.checks) == (name == "conv_ops")
 
@@ -39,14 +39,14 @@ def test_reference_scores_full_marks(name, config):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["mnist_convnet", "lenet5", "digit_adder"])
 def test_trained_reference_scores_full_marks(name, config):
-    report = grade(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="reference")
+    report = grade_path(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="reference")
     assert_full_marks(report)
     assert set(report.phase_seconds) == {"build", "train", "predict"}
 
 
 @pytest.mark.parametrize("name", ["mnist_convnet", "lenet5", "resnet", "digit_adder"])
 def test_reference_passes_the_self_check(name, config):
-    report = grade(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, self_check=True)
+    report = grade_path(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, self_check=True)
     assert_full_marks(report)
     assert not any(check.hidden for check in report.checks)
 
@@ -69,7 +69,7 @@ BAD = [
 
 @pytest.mark.parametrize("fixture, message", BAD)
 def test_a_bad_submission_scores_zero_with_a_reason(fixture, message, config):
-    report = grade(BAD_INPUTS / fixture, load_assignment("conv_ops"), config, self_check=True)
+    report = grade_path(BAD_INPUTS / fixture, load_assignment("conv_ops"), config, self_check=True)
     assert report.score == 0
     assert all(check.status == "error" for check in report.checks)
     assert message.lower() in report.checks[0].message.lower(), report.checks[0].message
@@ -80,7 +80,7 @@ def test_a_missing_function_costs_only_its_checks(config, tmp_path):
     partial = tmp_path / "partial.py"
     source = (REPO_ROOT / "reference" / "conv_ops.py").read_text()
     partial.write_text(source.replace("def conv_param_count(", "def conv_param_count_typo("))
-    report = grade(partial, load_assignment("conv_ops"), config, self_check=True)
+    report = grade_path(partial, load_assignment("conv_ops"), config, self_check=True)
     by_name = {check.name: check for check in report.checks}
     assert by_name["conv_param_count"].points == 0
     assert by_name["conv2d: the course's worked examples"].status == "passed"
@@ -96,13 +96,13 @@ def test_a_notebook_with_magics_is_graded_and_says_what_it_skipped(config, tmp_p
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": code}]}
     path = tmp_path / "solution.ipynb"
     path.write_text(json.dumps(notebook))
-    report = grade(path, load_assignment("conv_ops"), config, self_check=True)
+    report = grade_path(path, load_assignment("conv_ops"), config, self_check=True)
     assert_full_marks(report)
     assert any("%matplotlib inline" in note for note in report.notes)
 
 
 def test_a_submission_that_never_returns_times_out_with_a_message(config):
-    report = grade(FIXTURES / "attacks" / "never_returns.py", load_assignment("conv_ops"),
+    report = grade_path(FIXTURES / "attacks" / "never_returns.py", load_assignment("conv_ops"),
                    dataclasses.replace(config, overrides=EnvelopeOverrides(seconds=3)), self_check=True)
     assert report.score == 0
     assert "within its time budget of 3 s on 1 core" in report.checks[0].message
@@ -111,7 +111,7 @@ def test_a_submission_that_never_returns_times_out_with_a_message(config):
 
 
 def test_exiting_before_results_is_not_mistaken_for_results(config):
-    report = grade(FIXTURES / "attacks" / "exits_early.py", load_assignment("conv_ops"), config, self_check=True)
+    report = grade_path(FIXTURES / "attacks" / "exits_early.py", load_assignment("conv_ops"), config, self_check=True)
     assert report.score == 0
     assert "without results" in report.checks[0].message
 
@@ -127,7 +127,7 @@ def test_the_sandbox_sees_neither_hidden_data_nor_reference_nor_gradebook(config
     submission.write_text(source.replace("TARGETS = []", f"TARGETS = {[str(t) for t in targets]!r}"))
     before = {path: path.read_bytes() for path in targets if path.exists()}
 
-    report = grade(submission, load_assignment("conv_ops"), config, self_check=True)
+    report = grade_path(submission, load_assignment("conv_ops"), config, self_check=True)
 
     log = report.instructor_log
     assert "LEAK" not in log, log
@@ -147,12 +147,12 @@ def test_every_assignment_loads_with_points_and_limits():
 
 
 def test_a_reader_that_cannot_start_is_a_grader_fault_not_a_zero(config, monkeypatch):
-    import grader.grading
+    import grader.intake.artifact
     from grader.submission import ReaderUnavailable
 
     def unavailable(*args, **kwargs):
         raise ReaderUnavailable("The grader could not start reading hw.py.")
 
-    monkeypatch.setattr(grader.grading, "read_submission", unavailable)
+    monkeypatch.setattr(grader.intake.artifact, "read_submission", unavailable)
     with pytest.raises(ReaderUnavailable):
-        grade(REPO_ROOT / "reference" / "conv_ops.py", load_assignment("conv_ops"), config)
+        grade_path(REPO_ROOT / "reference" / "conv_ops.py", load_assignment("conv_ops"), config)

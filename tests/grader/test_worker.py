@@ -6,16 +6,17 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from grader.cli import _content_of
 from grader.config import REPO_ROOT, Config
+from grader.intake import Artifact, from_path
+from grader.jobs import GRADER_FAILED
 from grader.results import CheckResult, GradingReport
 from grader.store import Gradebook
-from grader.worker import GRADER_FAILED, Worker, local_name, serve
+from grader.worker import Worker, serve
 
 REFERENCE = (REPO_ROOT / "reference" / "conv_ops.py").read_bytes()
 SYNTAX_ERROR = (REPO_ROOT / "tests" / "fixtures" / "submissions" / "syntax_error.py").read_bytes()
@@ -33,12 +34,21 @@ def gradebook(config):
         yield book
 
 
-def zipped_folder(tmp_path: Path, name: str, files: dict[str, bytes]) -> bytes:
+def queue(gradebook: Gradebook, student: str, assignment: str, artifact: Artifact | tuple[str, bytes]) -> int:
+    """Stores and queues a submission as an upload would; returns its id."""
+    if isinstance(artifact, tuple):
+        artifact = Artifact.of(*artifact)
+    submission_id, _ = gradebook.add_submission(student, assignment, artifact, submitted_at=datetime.now(timezone.utc),
+                                                time_source="received")
+    return submission_id
+
+
+def zipped_folder(tmp_path: Path, name: str, files: dict[str, bytes]) -> Artifact:
     folder = tmp_path / "folders" / name
     folder.mkdir(parents=True)
     for file_name, content in files.items():
         (folder / file_name).write_bytes(content)
-    return _content_of(folder)[0]  # what `grade-all` stores for a folder, under the folder's name
+    return from_path(folder, max_bytes=2**20)  # what `grade-all` stores for a folder: NAME.zip
 
 
 def process_tree() -> dict[int, tuple[int, str]]:
@@ -68,12 +78,12 @@ def still_running(pids: set[int]) -> set[int]:
 
 
 def test_once_grades_the_queue_and_a_broken_submission_scores_zero(config, gradebook, tmp_path):
-    ids = {student: gradebook.queue_submission(student, "conv_ops", "conv_ops.py", REFERENCE)[0]
+    ids = {student: queue(gradebook, student, "conv_ops", ("conv_ops.py", REFERENCE))
            for student in ("s001", "s002", "s003")}
-    ids["broken"] = gradebook.queue_submission("broken", "conv_ops", "conv_ops.py", SYNTAX_ERROR)[0]
+    ids["broken"] = queue(gradebook, "broken", "conv_ops", ("conv_ops.py", SYNTAX_ERROR))
     folder = zipped_folder(tmp_path, "s004", {"conv_ops.py": REFERENCE})
-    ids["s004"] = gradebook.queue_submission("s004", "conv_ops", "s004", folder)[0]
-    ids["lost"] = gradebook.queue_submission("lost", "no_such_assignment", "a.py", b"x = 1\n")[0]
+    ids["s004"] = queue(gradebook, "s004", "conv_ops", folder)
+    ids["lost"] = queue(gradebook, "lost", "no_such_assignment", ("a.py", b"x = 1\n"))
     out = io.StringIO()
 
     started = time.perf_counter()
@@ -82,12 +92,12 @@ def test_once_grades_the_queue_and_a_broken_submission_scores_zero(config, grade
 
     stored = {student: gradebook.submission(i) for student, i in ids.items()}
     for student in ("s001", "s002", "s003", "s004"):
-        assert (stored[student]["status"], stored[student]["score"]) == ("done", 30.0), stored[student]["notes"]
-    assert (stored["broken"]["status"], stored["broken"]["score"], stored["broken"]["max_score"]) == ("done", 0.0, 30.0)
+        assert (stored[student].status, stored[student].score) == ("done", 30.0), stored[student].notes
+    assert (stored["broken"].status, stored["broken"].score, stored["broken"].max_score) == ("done", 0.0, 30.0)
     assert "line 7" in gradebook.check_results(ids["broken"])[0].message
-    assert (stored["lost"]["status"], stored["lost"]["score"]) == ("error", None)
-    assert "does not know the assignment 'no_such_assignment'" in stored["lost"]["notes"][0]
-    assert {(s["claimed_by"], s["lease_expires_at"], s["attempts"]) for s in stored.values()} == {(None, None, 1)}
+    assert (stored["lost"].status, stored["lost"].score) == ("error", None)
+    assert "does not know the assignment 'no_such_assignment'" in stored["lost"].notes[0]
+    assert {(s.claimed_by, s.lease_expires_at, s.attempts) for s in stored.values()} == {(None, None, 1)}
     lines = out.getvalue().splitlines()
     assert len(lines) == 6
     assert sorted(line.split(" in ")[0] for line in lines if "30/30" in line) == [
@@ -96,30 +106,30 @@ def test_once_grades_the_queue_and_a_broken_submission_scores_zero(config, grade
 
 
 def test_a_grader_fault_is_a_grader_error_and_the_batch_goes_on(config, gradebook, monkeypatch):
-    ids = [gradebook.queue_submission(s, "conv_ops", "conv_ops.py", REFERENCE)[0] for s in ("s001", "s002")]
+    ids = [queue(gradebook, s, "conv_ops", ("conv_ops.py", REFERENCE)) for s in ("s001", "s002")]
 
     def broken_grade(*args, **kwargs):
         raise RuntimeError("the probe's observations could not be read")
 
-    monkeypatch.setattr("grader.worker.grade", broken_grade)
+    monkeypatch.setattr("grader.jobs.grade", broken_grade)
     out = io.StringIO()
     assert serve(config, once=True, out=out) == 0
 
     for submission_id in ids:
         stored = gradebook.submission(submission_id)
-        assert (stored["status"], stored["score"], stored["notes"]) == ("error", None, [GRADER_FAILED])
-        assert "RuntimeError: the probe's observations could not be read" in stored["instructor_log"]
+        assert (stored.status, stored.score, stored.notes) == ("error", None, (GRADER_FAILED,))
+        assert "RuntimeError: the probe's observations could not be read" in stored.instructor_log
     assert out.getvalue().count("grader error, RuntimeError") == 2
 
 
 def test_a_result_is_not_recorded_once_the_claim_is_lost(config, gradebook, monkeypatch):
-    job, _ = gradebook.queue_submission("s001", "conv_ops", "conv_ops.py", REFERENCE)
+    job = queue(gradebook, "s001", "conv_ops", ("conv_ops.py", REFERENCE))
 
-    def grade_while_the_instructor_requeues(path, assignment, config, **kwargs):
+    def grade_while_the_instructor_requeues(submission, assignment, config, **kwargs):
         gradebook.requeue(job)
         return GradingReport("conv_ops", "s001", [CheckResult.scored("runs", 1.0, 1.0, "ok")], grader_version="v1")
 
-    monkeypatch.setattr("grader.worker.grade", grade_while_the_instructor_requeues)
+    monkeypatch.setattr("grader.jobs.grade", grade_while_the_instructor_requeues)
     out = io.StringIO()
     worker = Worker(gradebook, config, once=True, out=out)
     # One claim only: the requeued job would otherwise come round again.
@@ -127,33 +137,33 @@ def test_a_result_is_not_recorded_once_the_claim_is_lost(config, gradebook, monk
     assert worker.run() == 0
 
     assert "not recorded" in out.getvalue()
-    assert gradebook.submission(job)["status"] == "queued"
+    assert gradebook.submission(job).status == "queued"
 
 
 def test_the_heartbeat_keeps_the_claim_while_grading_takes_longer_than_the_lease(tmp_path, monkeypatch):
     config = Config(db_url=f"sqlite:///{tmp_path / 'grades.db'}", lease_seconds=0.6, secret_path=tmp_path / "s")
     with Gradebook(config.db_url) as gradebook:
-        job, _ = gradebook.queue_submission("s001", "conv_ops", "conv_ops.py", REFERENCE)
+        job = queue(gradebook, "s001", "conv_ops", ("conv_ops.py", REFERENCE))
         taken_over = []
 
-        def slow_grade(path, assignment, config, **kwargs):
+        def slow_grade(submission, assignment, config, **kwargs):
             for _ in range(4):  # 2 s: more than three leases
                 time.sleep(0.5)
                 taken_over.append(gradebook.claim_next("intruder", 60.0))
             return GradingReport("conv_ops", "s001", [CheckResult.scored("runs", 1.0, 1.0, "ok")],
                                  grader_version="v1")
 
-        monkeypatch.setattr("grader.worker.grade", slow_grade)
+        monkeypatch.setattr("grader.jobs.grade", slow_grade)
         assert serve(config, once=True, out=io.StringIO()) == 0
 
         assert taken_over == [None] * 4
         stored = gradebook.submission(job)
-        assert (stored["status"], stored["attempts"], stored["score"]) == ("done", 1, 1.0)
+        assert (stored.status, stored.attempts, stored.score) == ("done", 1, 1.0)
 
 
 def test_sigint_stops_the_worker_and_hands_the_job_back(config, gradebook, tmp_path):
     sleeper = b"import time\n\ntime.sleep(30)  # a slow import\n\n" + REFERENCE
-    job, _ = gradebook.queue_submission("slow", "conv_ops", "conv_ops.py", sleeper)
+    job = queue(gradebook, "slow", "conv_ops", ("conv_ops.py", sleeper))
     env = {**os.environ, "GRADER_SECRET": "test", "GRADER_KERAS_DOWNLOAD": "0"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "grader", "worker", "--db", config.db_url, "--poll", "0.2"],
@@ -165,7 +175,7 @@ def test_sigint_stops_the_worker_and_hands_the_job_back(config, gradebook, tmp_p
             time.sleep(0.1)
         time.sleep(1.0)  # well inside the student's import by now
         sandbox = descendants(worker.pid)
-        assert gradebook.submission(job)["status"] == "grading"
+        assert gradebook.submission(job).status == "grading"
 
         stopped_at = time.monotonic()
         worker.send_signal(signal.SIGINT)
@@ -179,29 +189,8 @@ def test_sigint_stops_the_worker_and_hands_the_job_back(config, gradebook, tmp_p
     assert seconds < 5, output
     assert "Stopped by SIGINT: handed submission 1 back to the queue." in output
     stored = gradebook.submission(job)
-    assert (stored["status"], stored["attempts"], stored["claimed_by"], stored["score"]) == ("queued", 0, None, None)
+    assert (stored.status, stored.attempts, stored.claimed_by, stored.score) == ("queued", 0, None, None)
     assert still_running(sandbox) == set(), "the sandbox outlived the worker"
-
-
-@pytest.mark.parametrize("filename, content, expected", [
-    ("conv_ops.py", b"x = 1\n", "conv_ops.py"),
-    ("homework.ipynb", b"{}", "homework.ipynb"),
-    ("../../etc/cron.d/evil.py", b"x = 1\n", "evil.py"),
-    ("C:\\Users\\ada\\conv_ops.py", b"x = 1\n", "conv_ops.py"),
-    ("..", b"x = 1\n", "submission"),
-    ("", b"x = 1\n", "submission"),
-    ("x" * 300 + ".py", b"x = 1\n", "submission.py"),
-    ("s004", "zip", "s004.zip"),  # a folder, stored zipped under its own name
-    ("hw3.zip", "zip", "hw3.zip"),
-    ("notes.txt", b"not a zip", "notes.txt"),  # graded as it is: the loader says what is wrong
-])
-def test_local_name(filename, content, expected):
-    if content == "zip":
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("conv_ops.py", "x = 1\n")
-        content = buffer.getvalue()
-    assert local_name(filename, content) == expected
 
 
 def test_bad_worker_arguments_are_refused(config, gradebook):
