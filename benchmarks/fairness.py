@@ -20,7 +20,7 @@ from pathlib import Path
 
 from grader.assignment import assignment_names, load_assignment
 from grader.config import REPO_ROOT, Config
-from grader.grading import grade, phase_envelope
+from grader.grading import grade_path, phase_envelope
 from grader.sandbox import available_cores
 
 FIRST_SLOT = 60  # far from the slots of a grader running beside the benchmark
@@ -41,7 +41,7 @@ def graded_at_once(copies: int, source: Path, assignment, config: Config) -> lis
             path.write_bytes(source.read_bytes())
             paths.append(path)
         with ThreadPoolExecutor(max_workers=copies) as pool:
-            return list(pool.map(lambda n: grade(paths[n], assignment, config, student=paths[n].stem,
+            return list(pool.map(lambda n: grade_path(paths[n], assignment, config, student=paths[n].stem,
                                                  slot=FIRST_SLOT + n), range(copies)))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grader.assignment import load_assignment
 from grader.config import REPO_ROOT, Config
-from grader.grading import grade
+from grader.grading import grade_path
 
 # The model work each assignment's grading does, as one plain Python process would do it:
 # no sandbox, one interpreter start, one Keras import, the same data.
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for name in args.assignments:
-        report = grade(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="benchmark")
+        report = grade_path(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="benchmark")
         plain = plain_seconds(name, config)
         row = {"assignment": name, "score": f"{report.score:g}/{report.max_score:g}",
                "grading_wall": round(report.execution_seconds, 1),

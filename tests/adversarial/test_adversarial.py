@@ -19,7 +19,7 @@ import pytest
 from grader.assignment import load_assignment
 from grader.config import REPO_ROOT, Config, EnvelopeOverrides
 from grader.data import load_mnist
-from grader.grading import grade, phase_envelope
+from grader.grading import grade_path, phase_envelope
 from grader.results import GradingReport
 from grader.sandbox import bubblewrap_available, cgroups, scratch
 from grader.sandbox.leases import SANDBOX_UID_BASE
@@ -254,10 +254,10 @@ def test_an_attack_gets_its_verdict_and_leaves_the_machine_as_it_was(case, world
     # A correct submission graded at the same time, in another slot, must not notice the attack.
     beside: dict[str, GradingReport] = {}
     honest = threading.Thread(target=lambda: beside.update(
-        report=grade(HONEST, load_assignment("conv_ops"), world.config, slot=HONEST_SLOT)))
+        report=grade_path(HONEST, load_assignment("conv_ops"), world.config, slot=HONEST_SLOT)))
     honest.start()
     started = time.monotonic()
-    report = grade(submission, assignment, config, self_check=case.self_check, slot=ATTACK_SLOT)
+    report = grade_path(submission, assignment, config, self_check=case.self_check, slot=ATTACK_SLOT)
     elapsed = time.monotonic() - started
     honest.join(timeout=300)
 
