@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
-from sqlalchemy import Engine, and_, case, create_engine, delete, event, func, or_, select, update
+from sqlalchemy import Engine, and_, case, create_engine, delete, event, func, inspect, or_, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, defer, sessionmaker
@@ -557,6 +557,9 @@ class Gradebook:
     def _check_up_to_date(self) -> None:
         with self.engine.connect() as connection:
             revision = migrate.revision_of(connection)
+            made = revision is not None or inspect(connection).has_table("submissions")
+        if not made:
+            raise RuntimeError(f"{self.engine.url!r} has no gradebook yet: a grader creates it on its first grading.")
         if revision != _head():
             state = f"at schema revision {revision}" if revision else "made before versioned migrations"
             raise RuntimeError(f"The gradebook at {self.engine.url!r} is {state}; this code reads revision "

@@ -16,14 +16,14 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from grader.assignment import load_assignment
 from grader.config import REPO_ROOT
 from grader.grading import grader_version
+from grader.intake import Artifact
 from grader.store import Gradebook
-from grader.store.schema import CheckRow, utcnow
+from grader.store.schema import utcnow
 
 ASSIGNMENT = load_assignment("conv_ops")
 VERSION = grader_version(ASSIGNMENT)
@@ -79,8 +79,15 @@ def write_class(directory: Path, count: int, kinds: tuple[bytes, ...] = (REFEREN
 def queue_class(gradebook: Gradebook, directory: Path) -> dict[str, int]:
     """Queues the class folder's files as the site does, as the same submissions grade-all finds:
     the same student, assignment and bytes. Returns the submission id per student."""
-    return {path.stem: gradebook.queue_submission(path.stem, ASSIGNMENT.name, path.name, path.read_bytes())[0]
+    return {path.stem: queue(gradebook, path.stem, path.read_bytes(), path.name)
             for path in sorted(directory.glob("*.py"))}
+
+
+def queue(gradebook: Gradebook, student: str, content: bytes, filename: str = "conv_ops.py",
+          assignment: str = ASSIGNMENT.name) -> int:
+    """Queues the bytes as an upload to the site would be; returns the submission id."""
+    return gradebook.add_submission(student, assignment, Artifact.of(filename, content), submitted_at=utcnow(),
+                                    time_source="received")[0]
 
 
 # --- processes ---
@@ -282,17 +289,21 @@ def integrity(db_url: str) -> str:
         connection.close()
 
 
+SNAPSHOT_FIELDS = ("id", "status", "attempts", "claimed_by", "lease_expires_at", "score", "max_score",
+                   "grader_version", "graded_at", "instructor_log")
+
+
 def snapshot(db_url: str) -> dict[str, dict]:
-    """Per student: the submission's row (without content) and its check rows by grader version,
-    each as (position, check name, points), read through a read-only gradebook as the site would."""
+    """Per student: the submission's fields and its gradings, each (grader version, status, its
+    checks as (position, check name, points)), read through a read-only gradebook as the site would."""
     with Gradebook(db_url, read_only=True) as gradebook:
-        rows = {row["student_id"]: dict(row, checks={}) for row in gradebook.submissions(assignment=ASSIGNMENT.name)}
-        by_id = {row["id"]: row for row in rows.values()}
-        with gradebook.engine.connect() as connection:
-            for check in connection.execute(select(CheckRow).order_by(CheckRow.submission_id, CheckRow.position)):
-                by_id[check.submission_id]["checks"].setdefault(check.grader_version, []).append(
-                    (check.position, check.check_name, check.points))
-    return rows
+        return {row.student_id: {
+            **{field: getattr(row, field) for field in SNAPSHOT_FIELDS},
+            "gradings": [(grading.grader_version, grading.status,
+                          [(position, check.name, check.points)
+                           for position, check in enumerate(gradebook.check_results(row.id, grading.id))])
+                         for grading in gradebook.gradings(row.id)],
+        } for row in gradebook.submissions(assignment=ASSIGNMENT.name)}
 
 
 def check_gradebook(db_url: str, expected: dict[str, float], *, finished: bool,
@@ -300,10 +311,10 @@ def check_gradebook(db_url: str, expected: dict[str, float], *, finished: bool,
     """Asserts what must hold after any kill, and returns the snapshot it checked.
 
     - every student has exactly one submission: none lost, none doubled;
-    - a submission is done with one complete set of check rows of this grader version, whose points
-      sum to its score, that score is the one its bytes deserve, and its log shows the sandbox run;
-      or it is not done (queued, or grading under some claim) and has no check rows at all: a killed
-      commit left nothing behind;
+    - a submission is done with one grading, of this grader version, with a complete set of check
+      rows whose points sum to its score, that score is the one its bytes deserve, and its log shows
+      the sandbox run; or it is not done (queued, or grading under some claim) and has no grading at
+      all: a killed commit left nothing behind;
     - with `finished`, every submission is done and unclaimed;
     - a submission done in `before` is unchanged: graded once, never again (same graded_at, same rows).
     """
@@ -312,18 +323,19 @@ def check_gradebook(db_url: str, expected: dict[str, float], *, finished: bool,
     for student, row in now.items():
         where = f"{student} (submission {row['id']}): {_summary(row)}"
         if row["status"] == "done":
-            assert list(row["checks"]) == [VERSION], where
-            assert [(p, name) for p, name, _ in row["checks"][VERSION]] == list(enumerate(CHECK_NAMES)), where
-            assert row["score"] == expected[student] == round(sum(p for _, _, p in row["checks"][VERSION]), 2), where
+            [(version, status, checks)] = row["gradings"]
+            assert (version, status) == (VERSION, "done"), where
+            assert [(p, name) for p, name, _ in checks] == list(enumerate(CHECK_NAMES)), where
+            assert row["score"] == expected[student] == round(sum(p for _, _, p in checks), 2), where
             assert (row["max_score"], row["grader_version"]) == (ASSIGNMENT.max_points, VERSION), where
             assert (row["claimed_by"], row["lease_expires_at"]) == (None, None), where
             assert "== phase run: " in row["instructor_log"], f"{where}: graded without a sandbox run"
         else:
             assert row["status"] in ("queued", "grading") and not finished, where
-            assert row["checks"] == {} and row["score"] is None, where
+            assert row["gradings"] == [] and row["score"] is None, where
     for student, old in (before or {}).items():
         if old["status"] == "done":
-            assert (now[student]["graded_at"], now[student]["checks"]) == (old["graded_at"], old["checks"]), \
+            assert (now[student]["graded_at"], now[student]["gradings"]) == (old["graded_at"], old["gradings"]), \
                 f"{student} was graded again after it was done: {_summary(old)} -> {_summary(now[student])}"
     return now
 
@@ -331,7 +343,7 @@ def check_gradebook(db_url: str, expected: dict[str, float], *, finished: bool,
 def wait_for_leases(db_url: str) -> None:
     """Sleeps until no claim's lease runs any longer: every killed grader's job is free for the taking."""
     with Gradebook(db_url, read_only=True) as gradebook:
-        leases = [row["lease_expires_at"] for row in gradebook.submissions() if row["lease_expires_at"] is not None]
+        leases = [row.lease_expires_at for row in gradebook.submissions() if row.lease_expires_at is not None]
     if leases:
         seconds = (max(leases) - utcnow()).total_seconds()
         assert seconds < 60, f"a lease runs {seconds:.0f} s more: GRADER_LEASE_S was not applied"
@@ -346,7 +358,7 @@ def graded_ids(worker_stdout: str) -> Counter:
 def _summary(row: dict) -> str:
     keys = ("status", "score", "attempts", "claimed_by", "graded_at")
     return ", ".join(f"{key}={row[key]:%H:%M:%S.%f}" if isinstance(row[key], datetime) else f"{key}={row[key]}"
-                     for key in keys) + f", check rows of {sorted(row['checks'])}"
+                     for key in keys) + f", gradings {[(version, status) for version, status, _ in row['gradings']]}"
 
 
 def _uptime() -> float:

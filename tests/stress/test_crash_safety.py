@@ -27,6 +27,7 @@ from tests.stress.helpers import (
     descendants,
     graded_ids,
     integrity,
+    queue,
     queue_class,
     sandbox_stage,
     snapshot,
@@ -144,8 +145,8 @@ def test_a_kill_inside_the_commit_leaves_nothing_and_the_restart_grades_it_once(
         # grade-all grades s000 first and was killed there: s001 is not in the gradebook yet.
         present = expected if queued else {"s000": expected["s000"]}
         stored = check_gradebook(db_url, present, finished=False)["s000"]
-        assert (stored["id"], stored["status"], stored["checks"], stored["attempts"]) == (
-            submission_id, "grading", {}, 1)
+        assert (stored["id"], stored["status"], stored["gradings"], stored["attempts"]) == (
+            submission_id, "grading", [], 1)
         # Claimed under a lease, so that a worker takes the job over once the lease runs out.
         assert stored["claimed_by"] is not None and stored["claimed_by"].split(":")[1] == str(process.pid), stored
         assert stored["lease_expires_at"] is not None, stored
@@ -173,14 +174,14 @@ def test_a_job_whose_workers_keep_dying_becomes_a_grader_error_after_max_attempt
     url = f"sqlite:///{tmp_path / 'grades.db'}"
     max_attempts = Config().max_attempts
     with Graders(url, LEASE) as graders, Gradebook(url) as gradebook:
-        crasher, _ = gradebook.queue_submission("crasher", "conv_ops", "conv_ops.py", SLOW_IMPORT)
-        fine, _ = gradebook.queue_submission("fine", "conv_ops", "conv_ops.py", REFERENCE)
+        crasher = queue(gradebook, "crasher", SLOW_IMPORT)
+        fine = queue(gradebook, "fine", REFERENCE)
         for attempt in range(1, max_attempts + 1):
             wait_for_leases(url)  # then the crasher, the oldest, is the next worker's first job
             process = graders.start(*worker())
 
             def grading_the_crasher() -> bool:
-                claimed_by = gradebook.submission(crasher)["claimed_by"] or ""
+                claimed_by = gradebook.submission(crasher).claimed_by or ""
                 return (claimed_by.startswith(f"{socket.gethostname()}:{process.pid}:")
                         and sandbox_stage(descendants(process.pid)) == "running")
 
@@ -188,18 +189,18 @@ def test_a_job_whose_workers_keep_dying_becomes_a_grader_error_after_max_attempt
             assert graders.kill(process) == "running"
             assert graders.left_behind() == [], "the sandbox outlived its worker"
             stored = gradebook.submission(crasher)
-            assert (stored["status"], stored["attempts"]) == ("grading", attempt)
+            assert (stored.status, stored.attempts) == ("grading", attempt)
 
         wait_for_leases(url)
         out, _ = graders.run(*worker("--once"))
         assert graded_ids(out) == Counter({fine: 1})  # the crasher is not graded a fourth time
         stored = gradebook.submission(crasher)
-        assert (stored["status"], stored["score"], stored["max_score"], stored["attempts"], stored["claimed_by"]) == (
+        assert (stored.status, stored.score, stored.max_score, stored.attempts, stored.claimed_by) == (
             "error", None, None, max_attempts, None)
-        assert stored["notes"] == [f"The grader failed {max_attempts} times on this submission; "
-                                   "the course staff will look at it."]
-        assert snapshot(url)["crasher"]["checks"] == {}
-        assert (gradebook.submission(fine)["status"], gradebook.submission(fine)["score"]) == ("done", 30.0)
+        assert stored.notes == (f"The grader failed {max_attempts} times on this submission; "
+                                "the course staff will look at it.",)
+        assert snapshot(url)["crasher"]["gradings"] == [(None, "error", [])]
+        assert (gradebook.submission(fine).status, gradebook.submission(fine).score) == ("done", 30.0)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
@@ -211,7 +212,7 @@ def test_a_job_whose_workers_keep_dying_becomes_a_grader_error_after_max_attempt
 def test_a_sandbox_that_is_starting_dies_with_its_killed_worker(tmp_path):
     url = f"sqlite:///{tmp_path / 'grades.db'}"
     with Graders(url, LEASE) as graders, Gradebook(url) as gradebook:
-        gradebook.queue_submission("s000", "conv_ops", "conv_ops.py", SLOW_IMPORT)
+        queue(gradebook, "s000", SLOW_IMPORT)
         process = graders.start(*worker())
         # The window is the sandbox's set-up (mounts, pivot_root: milliseconds), so it is held open:
         # the sandbox's pid 1 is stopped as soon as it exists, and resumed once the worker is dead.

@@ -39,9 +39,8 @@ def test_the_reference_adder_gets_full_marks_alone_and_beside_a_copy_of_itself(t
     assert alone.returncode == 0, alone.stderr
 
     with Gradebook(url) as gradebook:
-        scores = {row["student_id"]: (row["score"], row["max_score"]) for row in gradebook.latest_results()}
-        logs = {row["student_id"]: gradebook.submission(row["submission_id"])["instructor_log"]
-                for row in gradebook.latest_results()}
+        scores = {row.student_id: (row.score, row.max_score) for row in gradebook.finished()}
+        logs = {row.student_id: row.instructor_log for row in gradebook.finished()}
     assert scores == {"s01_first_copy": (20.0, 20.0), "s02_second_copy": (20.0, 20.0), "s03_alone": (20.0, 20.0)}, \
         side_by_side.stderr + json.dumps(json.loads(alone.stdout)["tests"], indent=1)
     # The copies did share the machine: one train phase waited for the other's two cores.
