@@ -12,7 +12,7 @@ HOURLY_UNTIL = pd.Timedelta(days=2)
 
 
 def pass_rates(checks: pd.DataFrame) -> pd.DataFrame:
-    """Per check: the share of latest gradings that passed it, the least passed first."""
+    """Per check: the share of counted gradings that passed it, the least passed first."""
     rates = (checks.assign(passed=checks["status"] == "passed")
              .groupby(["position", "check"], as_index=False)
              .agg(pass_rate=("passed", "mean"), gradings=("passed", "size")))
@@ -24,18 +24,30 @@ def time_unit(times: pd.Series) -> tuple[str, str]:
     return ("yearmonthdatehours", "hour") if times.max() - times.min() < HOURLY_UNTIL else ("yearmonthdate", "day")
 
 
+def published_checks(shown: list[common.PublicGrade], assignment: str) -> pd.DataFrame:
+    """One row per check of each counted, graded submission: position, check, status; a student's
+    hidden checks only once their results are released."""
+    checks = common.counted_checks(assignment)
+    rows = [{"position": position, "check": check.name, "status": check.status}
+            for p in shown if p.grade.status == "done"
+            for position, check in enumerate(checks.get(p.grade.submission_id, []))
+            if not (check.hidden and p.public_only)]
+    return pd.DataFrame(rows, columns=["position", "check", "status"])
+
+
 st.title("Assignment analytics")
 
 assignment = st.selectbox("Assignment", list(common.load_assignments()),
                           format_func=lambda name: f"{name}: {common.load_assignments()[name].title}")
-results = common.public_results(assignment)
 log = common.submission_log(assignment)
 if log.empty:
     st.info(common.NO_SUBMISSIONS)
     st.stop()
 
-graded = results[results["status"] == "done"]
-possible = common.max_points(assignment)
+shown = common.public_grades(assignment)
+graded = pd.DataFrame({"score": [p.grade.score for p in shown if p.grade.status == "done"]}, dtype="float64")
+public_only = any(p.public_only for p in shown)
+possible = common.shown_max(shown, assignment)
 first, second, third, fourth = st.columns(4)
 first.metric("Submissions", len(log))
 second.metric("Students graded", len(graded))
@@ -43,18 +55,21 @@ third.metric("Median score", "–" if graded.empty else f"{graded['score'].media
 fourth.metric("Waiting to be graded", int(log["status"].isin(common.PENDING).sum()))
 
 st.subheader("Score distribution")
-st.caption("Each student's latest graded submission.")
+st.caption("Each student's final grade: the submission the course's rule counts, after the late penalty."
+           + (" Before the due date the hidden checks' points are not published: the scores count the public "
+              "checks only." if public_only else ""))
 if graded.empty:
     st.info("Nothing graded yet.")
 else:
-    st.altair_chart(alt.Chart(graded[["score"]]).mark_bar().encode(
+    st.altair_chart(alt.Chart(graded).mark_bar().encode(
         x=alt.X("score:Q", bin=alt.Bin(extent=[0, possible], maxbins=20), title=f"score (of {possible:g})"),
         y=alt.Y("count():Q", title="students", axis=alt.Axis(tickMinStep=1)),
     ), width="stretch")
 
 st.subheader("Pass rate of each check")
-st.caption("The share of students whose latest grading passed the check (full points); the hardest first.")
-checks = common.latest_checks(assignment)
+st.caption("The share of students whose counted submission passed the check (full points); the hardest first."
+           + (" Hidden checks are left out until their results are released." if public_only else ""))
+checks = published_checks(shown, assignment)
 if checks.empty:
     st.info("Nothing graded yet.")
 else:

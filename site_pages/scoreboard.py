@@ -1,85 +1,111 @@
-"""Scoreboard: every student's latest scores under a pseudonym, ranked, and the digit adder's accuracy board."""
+"""Scoreboard: every student's final grades under a pseudonym, ranked, and the accuracy leaderboards."""
 
 import pandas as pd
 import streamlit as st
 
+from grader.leaderboard import part_caption
+from grader.present import percent_text, ranks
+from grader.standings import AccuracyBoard, standings
 from site_pages import common
 
 ALL = "All assignments"
-ADDER = "digit_adder"
+STATUS = {"done": "graded", "error": "grader error", "none": "no submission counts"}
 
 
-def ranked_totals(results: pd.DataFrame, assignments: list[str]) -> pd.DataFrame:
-    """One row per pseudonym: rank, one column per assignment ("conv_ops (/30)") and the total."""
-    scores = results.pivot(index="pseudonym", columns="assignment", values="score").reindex(columns=assignments)
-    scores.columns = [f"{name} (/{common.max_points(name):g})" for name in assignments]
-    possible = sum(common.max_points(name) for name in assignments)
-    total = f"total (/{possible:g})"
-    scores[total] = scores.sum(axis=1, skipna=True).round(2)
-    return _ranked(scores.reset_index(), total)
+def column_label(name: str, shown: list[common.PublicGrade]) -> str:
+    """"conv_ops (/30)"; "lenet5 (public checks, /14)" while its hidden points are not released."""
+    mine = [p for p in shown if p.grade.assignment == name]
+    if mine and all(p.public_only for p in mine):
+        return f"{name} (public checks, /{common.shown_max(shown, name):g})"
+    if any(p.public_only for p in mine):
+        return f"{name} (/{common.max_points(name):g}; public checks only where not yet due)"
+    return f"{name} (/{common.max_points(name):g})"
 
 
-def ranked_assignment(results: pd.DataFrame, assignment: str) -> pd.DataFrame:
-    """One row per pseudonym with a graded submission of the assignment, best score first."""
-    rows = results[results["assignment"] == assignment]
+def ranked_totals(shown: list[common.PublicGrade], assignments: list[str]) -> pd.DataFrame:
+    """One row per pseudonym: rank, the final score per assignment ("conv_ops (/30)"), the score before
+    the late penalty beside it where one differs, and the total; ties share a rank."""
+    labels = {name: column_label(name, shown) for name in assignments}
+    differs = {p.grade.assignment for p in shown if p.grade.raw_score != p.grade.score}
+    total = f"total (/{sum(common.shown_max(shown, name) for name in assignments):g})"
+    rows = []
+    for standing in standings([p.grade for p in shown], common.students()):
+        row = {"rank": standing.rank, "pseudonym": standing.pseudonym}
+        for name in assignments:
+            grade = standing.grades.get(name)
+            row[labels[name]] = None if grade is None else grade.score
+            if name in differs:
+                raw = None if grade is None or grade.raw_score == grade.score else grade.raw_score
+                row[f"{name} before penalty"] = raw
+        row[total] = standing.total
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ranked_assignment(shown: list[common.PublicGrade], assignment: str) -> pd.DataFrame:
+    """One row per pseudonym with a final grade of the assignment, best first; ties share a rank."""
+    mine = sorted((p for p in shown if p.grade.assignment == assignment),
+                  key=lambda p: (p.grade.score is None, -(p.grade.score or 0), p.pseudonym))
     table = pd.DataFrame({
-        "pseudonym": rows["pseudonym"],
-        "score": rows["score"],
-        "share": rows["score"] / common.max_points(assignment),
-        "status": rows["status"].map({"done": "graded", "error": "grader error"}),
-        "graded at (UTC)": rows["graded_at"],
-    })
-    return _ranked(table, "score")
+        "rank": pd.array(ranks([p.grade.score for p in mine]), dtype="Int64"),
+        "pseudonym": [p.pseudonym for p in mine],
+        "score": [p.grade.score for p in mine],
+        "before penalty": [None if p.grade.raw_score == p.grade.score else p.grade.raw_score for p in mine],
+        "late": [p.grade.lateness or "" for p in mine],
+        "share": [None if p.grade.score is None or not p.grade.max_score else p.grade.score / p.grade.max_score
+                  for p in mine],
+        "counts": ["public checks only" if p.public_only else "all checks" for p in mine],
+        "status": [STATUS[p.grade.status] for p in mine],
+        "submitted (UTC)": [p.grade.submitted_at for p in mine],
+    }, columns=["rank", "pseudonym", "score", "before penalty", "late", "share", "counts", "status",
+                "submitted (UTC)"])
+    return table.astype({"score": "float64", "before penalty": "float64", "share": "float64"})
 
 
-def adder_leaderboard(checks: pd.DataFrame, check_name: str) -> pd.DataFrame:
-    """The points of the hidden accuracy check per pseudonym, best first."""
-    rows = checks[checks["check"] == check_name]
-    table = pd.DataFrame({
-        "pseudonym": rows["pseudonym"],
-        "accuracy points": rows["points"],
-        "of": rows["max_points"],
-        "share": rows["points"] / rows["max_points"],
-    })
-    return _ranked(table, "accuracy points")
-
-
-def _ranked(table: pd.DataFrame, by: str) -> pd.DataFrame:
-    # Ties share a rank; the pseudonym breaks them only for a stable order on screen.
-    table = table.sort_values([by, "pseudonym"], ascending=[False, True], na_position="last")
-    table.insert(0, "rank", table[by].rank(method="min", ascending=False).astype("Int64"))
-    return table
+def board_table(board: AccuracyBoard) -> pd.DataFrame:
+    """The board's rows: rank (tied where intervals overlap), pseudonym, accuracy, its 95% interval."""
+    return pd.DataFrame([{
+        "rank": f"{row.rank} (tied)" if row.tied else str(row.rank),
+        "pseudonym": row.pseudonym,
+        "accuracy": percent_text(row.accuracy, 2),
+        "95% interval": f"{percent_text(row.low, 2)} to {percent_text(row.high, 2)}",
+        "correct": f"{row.correct:,} of {row.total:,}",
+    } for row in board.rows], columns=["rank", "pseudonym", "accuracy", "95% interval", "correct"])
 
 
 st.title("Scoreboard")
-st.caption("Each student's latest graded submission, under a stable pseudonym. Updated every "
-           f"{common.PUBLIC_TTL_SECONDS} s; an empty cell is not graded yet, or a grader error (not a zero).")
+st.caption("Each student's final grade under a stable pseudonym: the submission the course's rule counts, after "
+           f"the late penalty (the score before it beside, where they differ). Updated every "
+           f"{common.PUBLIC_TTL_SECONDS} s; an empty cell is not graded yet, or a grader error (not a zero). "
+           "Equal totals share a rank.")
 
-results = common.public_results()
-if results.empty:
+shown = common.public_grades()
+if not shown:
     st.info(common.NO_SUBMISSIONS)
     st.stop()
 
-assignments = [name for name in common.load_assignments() if name in set(results["assignment"])]
+assignments = [name for name in common.load_assignments() if name in {p.grade.assignment for p in shown}]
 choice = st.selectbox("Assignment", [ALL, *assignments])
+in_view = assignments if choice == ALL else [choice]
+if any(p.public_only for p in shown if p.grade.assignment in in_view):
+    st.caption("Before an assignment's due date (a student's own, with an extension) the results of its hidden "
+               "checks are not published: its column counts the public checks' points only, and says so.")
 
 if choice == ALL:
-    st.dataframe(ranked_totals(results, assignments), hide_index=True, placeholder="")
+    st.dataframe(ranked_totals(shown, assignments), hide_index=True, placeholder="")
 else:
-    st.dataframe(ranked_assignment(results, choice), hide_index=True, placeholder="", column_config={
+    st.dataframe(ranked_assignment(shown, choice), hide_index=True, placeholder="", column_config={
         "share": st.column_config.ProgressColumn("share of the points", min_value=0, max_value=1, format="percent"),
-        "graded at (UTC)": common.UTC_MINUTES,
+        "submitted (UTC)": common.UTC_MINUTES,
     })
 
-accuracy = common.accuracy_check(ADDER) if choice in (ALL, ADDER) and ADDER in assignments else None
-if accuracy:
-    st.subheader("Digit adder: accuracy leaderboard")
-    st.caption(f"Points of the hidden check \u201c{accuracy}\u201d in each student's latest grading.")
-    board = adder_leaderboard(common.latest_checks(ADDER), accuracy)
-    if board.empty:
-        st.info("No digit adder submission has been graded yet.")
+for board in common.accuracy_boards_now():
+    if board.assignment not in in_view:
+        continue
+    st.subheader(f"{board.assignment}: accuracy leaderboard")
+    st.caption(f"{part_caption(board.part)} The accuracy itself with its 95% bootstrap interval; rows whose "
+               "intervals overlap cannot be told apart and share a rank (tied).")
+    if board.rows:
+        st.dataframe(board_table(board), hide_index=True)
     else:
-        st.dataframe(board, hide_index=True, column_config={
-            "share": st.column_config.ProgressColumn("share of the points", min_value=0, max_value=1,
-                                                     format="percent"),
-        })
+        st.info(f"No {board.assignment} grading has measured an accuracy on this part yet.")
