@@ -1,4 +1,4 @@
-"""Instructor: final grades with real names, submissions with their history and regrades, extensions, exports, the roster."""
+"""Instructor: final grades with real names, submissions with their history and regrades, extensions, exports."""
 
 from __future__ import annotations
 

@@ -337,3 +337,27 @@ def test_the_submitted_file_downloads_as_stored(school, downloads):
     submission = school.submissions["s003", "conv_ops"]
     choose(signed_in(), submission)
     assert downloads[IMG_FILENAME]() == school.gradebook.content(submission)
+
+
+# --- an empty gradebook, the roster ---
+
+def test_an_empty_gradebook_says_so_in_every_tab(empty_gradebook, course_file):
+    at = signed_in()
+    assert {"No submissions yet: results appear here once the first submission is graded.", "No submissions yet.",
+            "No students yet: import the roster first."} <= set(texts(at.info))
+    assert extension_rows(at) == [("s002", "conv_ops", "2026-12-05 23:59", "course.toml")]
+
+
+def test_a_roster_import_shows_the_new_tokens_once(school):
+    at = signed_in()
+    at.file_uploader[0].upload("roster.csv", b"student_id,display_name\ns001,Ada Lovelace\ns900,New Student\n",
+                               "text/csv")
+    button(ran(at), "Import the roster").click()
+    at = ran(at)
+    assert texts(at.success) == ["1 students added, 0 renamed, 2 tokens issued."], "s001 had no token either"
+    tokens = frame(at, "token").set_index("student_id")["token"]
+    assert {student: school.gradebook.student_for_token(token) for student, token in tokens.items()} == \
+        {"s001": "s001", "s900": "s900"}
+    assert "s900 · New Student" in at.selectbox(key="extension_student").options, "the page reads the new roster"
+    button(at, "I have saved them: hide the tokens").click()
+    assert not [d for d in ran(at).dataframe if "token" in d.value.columns]
