@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from grader.config import Config
 from grader.course import parse_course
+from grader.intake import Artifact
 from grader.leaderboard import part_caption
 from site_pages import common
 from tests.site.conftest import (AFTER_DUE, BEFORE_DUE, HTML_MESSAGE, IMG_FILENAME, REPO_ROOT, SCRIPT_NAME, SEEDED_AT,
@@ -393,3 +394,203 @@ def test_signing_out_forgets_the_students_session(seeded):
     assert [w.label for w in at.text_input] == ["Upload token"]
     at = sign_in(at, seeded.tokens["s002"])
     assert not at.success and not at.metric
+
+
+# --- the course around the pages: late penalty, extensions, release, windows, daily limits (a test clock) ---
+
+LATE = "late by 1 day 3 h (2 started days): -20%"
+HIDDEN_ADDER_CHECK = "accuracy on 2,000 pairs of hidden digits after your train_adder (hidden)"
+WINDOW = """
+timezone = "Asia/Shanghai"
+
+[assignments.conv_ops]
+opens = "2025-12-01T08:00:00+08:00"
+due = "2025-12-15T23:59:00+08:00"
+late_until = "2025-12-18T23:59:00+08:00"
+max_per_day = 2
+"""
+WINDOW_TEXT = "from 2025-12-01 08:00 to 2025-12-18 23:59 (Asia/Shanghai)"
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(values(at.text))
+
+
+def test_equal_totals_share_a_rank(seeded):
+    seeded.gradebook.ensure_student("s005", "Twin of Alan")
+    for assignment, fractions in (("conv_ops", {5: 0.0, 13: 0.0}), ("digit_adder", {2: 0.6})):
+        submission_id, _ = seeded.gradebook.add_submission(
+            "s005", assignment, Artifact.of(f"{assignment}.py", b"# the twin\n"), submitted_at=SEEDED_AT,
+            time_source="received")
+        seeded.gradebook.record_report(submission_id, report(assignment, fractions, seconds=1.0))
+    board = open_page("scoreboard").dataframe[0].value
+    assert list(board["total (/72)"]) == [50, 39, 39, 18, 0]
+    assert list(board["rank"]) == [1, 2, 2, 4, 5]
+
+
+def test_scoreboard_shows_the_grade_after_the_late_penalty_and_the_raw_score_beside(seeded, course, clock):
+    course()
+    clock(BEFORE_DUE)
+    at = open_page("scoreboard")
+    totals = at.dataframe[0].value
+    assert list(totals["conv_ops (/30)"].fillna(-1)) == [24, 20, 14.4, -1]
+    assert list(totals["conv_ops before penalty"].fillna(-1)) == [30, 25, 18, -1]
+
+    at.selectbox[0].select("conv_ops").run()
+    board = at.dataframe[0].value
+    assert list(board["score"]) == [24, 20, 14.4]
+    assert list(board["before penalty"]) == [30, 25, 18]
+    assert list(board["late"]) == [LATE] * 3
+    assert list(board["rank"]) == [1, 2, 3]
+
+
+def test_hidden_points_stay_off_public_pages_until_the_due_date(seeded, course, clock):
+    course()
+    clock(BEFORE_DUE)
+    at = open_page("scoreboard")
+    totals = at.dataframe[0].value
+    assert list(totals["digit_adder (public checks, /5)"].fillna(-1)) == [5, 5, -1, -1]
+    assert "total (/57)" in totals.columns  # 30 + 5 public + 22
+    assert any("its column counts the public checks' points only" in caption for caption in values(at.caption))
+    at.selectbox[0].select("digit_adder").run()
+    assert list(at.dataframe[0].value["counts"]) == ["public checks only"] * 2
+
+    clock(AFTER_DUE)
+    at.selectbox[0].select("All assignments").run()
+    totals = at.dataframe[0].value
+    assert list(totals["digit_adder (/20)"].fillna(-1)) == [20, 14, -1, -1]
+    assert not any("public checks' points only" in caption for caption in values(at.caption))
+
+
+def test_analytics_leave_hidden_checks_out_until_the_due_date(seeded, course, clock):
+    course()
+    clock(BEFORE_DUE)
+    at = open_page("analytics")
+    at.selectbox[0].select("digit_adder").run()
+    assert {m.label: m.value for m in at.metric}["Median score"] == "5/5"
+    assert "accuracy on 2,000 pairs" not in rendered(at)
+
+    clock(AFTER_DUE)
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Median score"] == "17/20"
+    assert "accuracy on 2,000 pairs" in rendered(at)
+
+
+def test_accuracy_board_ties_on_the_public_half_then_the_private_half_decides(seeded, course, clock):
+    course()
+    clock(BEFORE_DUE)
+    at = open_page("scoreboard")
+    at.selectbox[0].select("digit_adder").run()
+    board = at.dataframe[1].value
+    assert list(board["accuracy"]) == ["98.50%", "97.50%"]
+    assert list(board["rank"]) == ["1 (tied)", "1 (tied)"], "the intervals overlap"
+    assert list(board["correct"]) == ["985 of 1,000", "975 of 1,000"]
+    assert part_caption("public") in rendered(at)
+
+    clock(AFTER_DUE)
+    at.run()
+    board = at.dataframe[1].value
+    assert list(board["accuracy"]) == ["97.50%", "90.00%"]
+    assert list(board["rank"]) == ["1", "2"]
+    assert part_caption("private") in rendered(at) and part_caption("public") not in rendered(at)
+
+
+def test_my_submissions_shows_the_final_grade_the_counted_submission_and_the_late_line(seeded, course, clock):
+    course()
+    clock(BEFORE_DUE)
+    at = sign_in(open_page("my_submissions"), seeded.tokens["s002"])
+    shown = texts(at)
+    assert "Due 2025-11-30 17:00 (Asia/Shanghai)." in shown
+    assert "Final grade: 20/30 (25/30 before the late penalty)" in shown
+    assert f"Submission #{seeded.submissions['s002', 'conv_ops']} counts: only submission, late." in shown
+    assert "Late by 1 day 3 h (2 started days): -20%" in shown
+    table = at.dataframe[0].value
+    assert list(table["counts"]) == ["yes", "yes"]
+
+
+def test_hidden_results_are_hidden_from_the_student_until_their_due_date(seeded, course, clock):
+    course()
+    clock(BEFORE_DUE)
+    at = sign_in(open_page("my_submissions"), seeded.tokens["s002"])
+    at.selectbox(key="feedback_for").select(seeded.submissions["s002", "digit_adder"]).run()
+    assert HIDDEN_ADDER_CHECK not in texts(at)
+    assert "Final grade of the public checks: 5/5" in texts(at)
+    assert [(m.label, m.value) for m in at.metric] == [("Score of the public checks", "5/5")]
+    assert any("The hidden checks' results (15 points) appear here after your due date, 2025-12-10 23:59 "
+               "(Asia/Shanghai)" in info for info in values(at.info))
+    assert "5/5 (public checks)" in list(at.dataframe[0].value["score"])
+
+    clock(AFTER_DUE)
+    at.run()
+    assert HIDDEN_ADDER_CHECK in texts(at)
+    assert [(m.label, m.value) for m in at.metric] == [("Score", "14/20")]
+    assert "Final grade: 14/20" in texts(at)
+
+
+def test_an_extension_moves_the_due_date_the_penalty_and_the_release(seeded, course, clock):
+    course()
+    clock(AFTER_DUE)
+    seeded.gradebook.set_extension("s002", "conv_ops", SEEDED_AT + timedelta(hours=1))
+    seeded.gradebook.set_extension("s002", "digit_adder", AFTER_DUE + timedelta(days=1))
+    at = sign_in(open_page("my_submissions"), seeded.tokens["s002"])
+    shown = texts(at)
+    assert "Due 2025-12-01 21:00 (Asia/Shanghai), your extension included." in shown
+    assert "Final grade: 25/30" in shown and "before the late penalty" not in shown
+    assert "Due 2025-12-12 20:00 (Asia/Shanghai), your extension included." in shown
+    assert HIDDEN_ADDER_CHECK not in shown, "the extension holds the release back too"
+
+    totals = open_page("scoreboard").dataframe[0].value
+    column = "digit_adder (/20; public checks only where not yet due)"
+    assert list(totals[column].fillna(-1)) == [20, 5, -1, -1]
+
+
+@pytest.mark.parametrize("when, refusal", [
+    (datetime(2025, 12, 1, 7, 59, tzinfo=SHANGHAI), f"conv_ops is not open yet: uploads are accepted {WINDOW_TEXT}."),
+    (datetime(2025, 12, 19, 0, 0, tzinfo=SHANGHAI), f"conv_ops is closed: uploads were accepted {WINDOW_TEXT}."),
+])
+def test_submit_refuses_outside_the_window_and_says_when_it_is(seeded, course, clock, when, refusal):
+    course(WINDOW)
+    clock(when)
+    at = sign_in(open_page("submit"), seeded.tokens["s001"])
+    assert f"Uploads are accepted {WINDOW_TEXT}." in texts(at)
+    assert "Due 2025-12-15 23:59 (Asia/Shanghai)." in texts(at)
+    assert values(at.warning) == [refusal]
+    at.file_uploader[0].upload("a.py", b"x = 1\n", "text/x-python").run()
+    assert button(at, "Submit for grading").disabled
+
+    outcome = common.handle_upload(seeded.gradebook, "s001", "conv_ops", "a.py", b"x = 1\n", Config(), when,
+                                   parse_course(WINDOW, "course.toml"))
+    assert (outcome.ok, outcome.message) == (False, refusal)
+
+
+def test_an_extension_keeps_the_window_open(seeded, course, clock):
+    course(WINDOW)
+    clock(datetime(2025, 12, 19, 12, 0, tzinfo=SHANGHAI))
+    seeded.gradebook.set_extension("s001", "conv_ops", datetime(2025, 12, 20, 23, 59, tzinfo=SHANGHAI))
+    at = sign_in(open_page("submit"), seeded.tokens["s001"])
+    assert "Due 2025-12-20 23:59 (Asia/Shanghai), your extension included." in texts(at)
+    assert not at.warning
+    at = upload(at, "conv_ops", "late.py", b"x = 1\n")
+    assert values(at.success)[0].endswith("is queued for grading.")
+    [late] = [s for s in seeded.gradebook.submissions(student_id="s001") if s.filename == "late.py"]
+    assert late.submitted_at == datetime(2025, 12, 19, 4, 0, tzinfo=timezone.utc), "received at the clock's time"
+
+
+def test_the_daily_limit_is_the_courses_and_counts_days_in_its_timezone(seeded, course, clock, monkeypatch):
+    monkeypatch.setenv("GRADER_RATE_LIMIT", "1")  # the course's max_per_day replaces the site's own limit
+    course(WINDOW)
+    clock(datetime(2025, 12, 5, 23, 0, tzinfo=SHANGHAI))  # 15:00 UTC
+    at = sign_in(open_page("submit"), seeded.tokens["s002"])
+    assert "at most 2 uploads a day (days in Asia/Shanghai) for conv_ops" in rendered(at)
+    upload(at, "conv_ops", "one.py", b"x = 1\n")
+    upload(at, "conv_ops", "two.py", b"x = 2\n")
+    assert values(at.success)
+    upload(at, "conv_ops", "three.py", b"x = 3\n")
+    assert values(at.error) == ["You have uploaded 2 files for conv_ops today; the limit is 2 a day (days in "
+                                "Asia/Shanghai). You can upload again from 2025-12-06 00:00 (Asia/Shanghai)."]
+
+    clock(datetime(2025, 12, 6, 0, 30, tzinfo=SHANGHAI))  # still 5 December in UTC
+    upload(at, "conv_ops", "three.py", b"x = 3\n")
+    assert not at.error and values(at.success)[0].endswith("is queued for grading.")
+    assert len(seeded.gradebook.submissions(student_id="s002", assignment="conv_ops")) == 4
