@@ -51,11 +51,9 @@ def submit(gradebook: Gradebook, student: str, assignment: str, when: datetime, 
 
 
 @pytest.fixture
-def course_file(tmp_path, monkeypatch):
-    path = tmp_path / "course.toml"
-    path.write_text(COURSE)
-    monkeypatch.setenv("GRADER_COURSE", str(path))
-    return path
+def course_file(site_env, course):
+    """This file's course.toml, where GRADER_COURSE points (set after site_env has cleared it)."""
+    return course(COURSE)
 
 
 @pytest.fixture
@@ -280,6 +278,13 @@ def test_a_gradebook_extension_replaces_the_files(school):
         ("s002", "conv_ops", "2026-12-05 23:59", "course.toml (replaced by the gradebook's)"),
         ("s002", "conv_ops", "2026-12-10 23:59", "gradebook"),
     ]
+
+
+def test_the_extension_form_starts_at_the_sites_today_in_the_course_timezone(school, clock):
+    clock(datetime(2026, 12, 1, 20, 30, tzinfo=timezone.utc))  # already 2 December in Shanghai
+    at = signed_in()
+    assert at.date_input(key="extension_day").value == date(2026, 12, 2)
+    assert at.time_input(key="extension_time").value == time(23, 59)
 
 
 @pytest.mark.parametrize("assignment, day, warning", [
