@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
@@ -560,10 +559,10 @@ class Gradebook:
             made = revision is not None or inspect(connection).has_table("submissions")
         if not made:
             raise RuntimeError(f"{self.engine.url!r} has no gradebook yet: a grader creates it on its first grading.")
-        if revision != _head():
+        if revision != migrate.head():
             state = f"at schema revision {revision}" if revision else "made before versioned migrations"
             raise RuntimeError(f"The gradebook at {self.engine.url!r} is {state}; this code reads revision "
-                               f"{_head()}. Open it once with a grader or worker (not read-only) to upgrade it.")
+                               f"{migrate.head()}. Open it once with a grader or worker (not read-only) to upgrade it.")
 
     def _find_submission(self, student_id: str, assignment: str, content_hash: str) -> int | None:
         with self._session.begin() as session:
@@ -591,11 +590,6 @@ class Gradebook:
             pass
         with self._session.begin() as session:
             return session.get(Setting, name).value
-
-
-@cache
-def _head() -> str:
-    return migrate.head()
 
 
 def _student_row(student: Student) -> StudentRow:

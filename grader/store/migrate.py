@@ -6,6 +6,7 @@ import fcntl
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -39,8 +40,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@cache
 def head() -> str:
-    """The newest revision."""
+    """The newest revision (of the code running: read once)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -53,6 +55,8 @@ def upgrade(url: URL) -> None:
     """Upgrades the gradebook at `url` to the newest revision: creates an empty one, stamps one that
     the code before versioned migrations made at the baseline first, and does nothing to one that is
     up to date. All in one transaction, under a lock that concurrent openers wait for."""
+    if _up_to_date(url):
+        return  # as nearly every opening finds it: no lock to wait for
     engine = _migration_engine(url)
     try:
         with _file_lock(url), engine.connect() as connection, connection.begin():
@@ -67,6 +71,17 @@ def upgrade(url: URL) -> None:
                 _add_pre_baseline_columns(connection)
                 command.stamp(config, BASELINE)
             command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def _up_to_date(url: URL) -> bool:
+    if url.get_backend_name() == "sqlite" and not Path(url.database).is_file():
+        return False
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return revision_of(connection) == head()
     finally:
         engine.dispose()
 

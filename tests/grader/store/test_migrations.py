@@ -329,3 +329,19 @@ def test_processes_opening_a_gradebook_at_once_all_succeed(new_or_legacy_url):
         assert rows_of(url)["alembic_version"] == [{"version_num": migrate.head()}]
         assert sum(len(gradebook.gradings(s.id)) for s in gradebook.submissions()) == (
             5 if legacy else 0)
+
+
+def test_a_downgrade_gives_the_legacy_rows_back(legacy_url):
+    before = rows_of(legacy_url)
+    with Gradebook(legacy_url) as gradebook:
+        gradebook.record_report(1, report("0.4.0+bbbbbbbb", assignment="conv_ops"))  # a regrade, then reverted
+        gradebook.revert(1, gradebook.gradings(1)[1].id)
+    engine = create_engine(legacy_url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(migrate.alembic_config(connection), migrate.BASELINE)
+    finally:
+        engine.dispose()
+    after = rows_of(legacy_url)
+    assert after.pop("alembic_version") == [{"version_num": migrate.BASELINE}]
+    assert after == before

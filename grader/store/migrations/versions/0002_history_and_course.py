@@ -174,5 +174,66 @@ def _carry_over_gradings(bind, gradings: sa.Table) -> dict[tuple[int, str], int]
 
 
 def downgrade() -> None:
-    raise NotImplementedError("Revision 0002 keeps every grading, which the baseline schema cannot hold; "
-                              "restore a backup of the gradebook instead of downgrading it.")
+    """Back to one grading per submission: its current one, and per grader version the check rows
+    of its newest grading of that version (the current one for the current version). Older
+    gradings, kinds, sizes, time sources and extensions are lost."""
+    bind = op.get_bind()
+    op.drop_table("extensions")
+    with op.batch_alter_table("submissions") as batch:
+        batch.drop_constraint("fk_submissions_current_grading", type_="foreignkey")
+        batch.drop_constraint("submission_kind", type_="check")
+        batch.drop_constraint("submission_time_source", type_="check")
+        batch.add_column(sa.Column("score", sa.Float))
+        batch.add_column(sa.Column("max_score", sa.Float))
+        batch.add_column(sa.Column("grader_version", sa.String))
+        batch.add_column(sa.Column("graded_at", TIME))
+        batch.add_column(sa.Column("execution_seconds", sa.Float))
+        batch.add_column(sa.Column("device", sa.String))
+        batch.add_column(sa.Column("notes", sa.JSON))
+        batch.add_column(sa.Column("instructor_log", sa.Text))
+
+    gradings = sa.table("gradings", sa.column("id", sa.Integer), sa.column("submission_id", sa.Integer),
+                        sa.column("status", sa.String),
+                        *(sa.column(column, old_submissions.c[column].type) for column in MOVED))
+    current_of = dict(bind.execute(sa.select(old_submissions.c.id, old_submissions.c.current_grading_id)).all())
+    chosen: dict[tuple[int, str], int] = {}
+    for grading in bind.execute(sa.select(gradings).order_by(gradings.c.id)).mappings().all():
+        if grading["id"] == current_of[grading["submission_id"]]:
+            bind.execute(old_submissions.update().where(old_submissions.c.id == grading["submission_id"])
+                         .values(**{column: grading[column] for column in MOVED}))
+        key = grading["submission_id"], grading["grader_version"]
+        if grading["status"] == "done" and chosen.get(key) != current_of[grading["submission_id"]]:
+            chosen[key] = grading["id"]
+
+    if bind.dialect.name == "postgresql":
+        op.execute("ALTER TABLE check_results RENAME CONSTRAINT check_results_pkey TO check_results_v2_pkey")
+    op.rename_table("check_results", "check_results_v2")
+    restored = op.create_table(
+        "check_results",
+        sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("grader_version", sa.String, primary_key=True),
+        sa.Column("check_name", sa.String, primary_key=True),
+        sa.Column("points", sa.Float, nullable=False),
+        sa.Column("max_points", sa.Float, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("hidden", sa.Boolean, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.CheckConstraint("status IN ('passed', 'partial', 'failed', 'error')", name="check_status"),
+    )
+    newer = sa.table("check_results_v2", sa.column("grading_id", sa.Integer), sa.column("check_name", sa.String),
+                     sa.column("points", sa.Float), sa.column("max_points", sa.Float), sa.column("status", sa.String),
+                     sa.column("message", sa.Text), sa.column("hidden", sa.Boolean), sa.column("position", sa.Integer))
+    for (submission_id, version), grading_id in chosen.items():
+        for row in bind.execute(sa.select(newer).where(newer.c.grading_id == grading_id)).mappings().all():
+            bind.execute(restored.insert().values(
+                submission_id=submission_id, grader_version=version,
+                **{key: value for key, value in row.items() if key != "grading_id"}))
+    op.drop_table("check_results_v2")
+
+    with op.batch_alter_table("submissions") as batch:
+        for column in ("kind", "size_bytes", "time_source", "current_grading_id"):
+            batch.drop_column(column)
+    op.drop_index("ix_gradings_submission_id", "gradings")
+    op.drop_table("gradings")
