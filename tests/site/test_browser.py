@@ -1,4 +1,5 @@
-"""The site in a real browser: headless Chromium against `streamlit run`, with a worker grading the upload."""
+"""The site in a real browser: headless Chromium against `streamlit run`, with a worker grading the upload, and a
+clock the test moves past a due date."""
 
 import os
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.site.conftest import IMG_FILENAME, REPO_ROOT, SCRIPT_NAME, TOTALS
+from tests.site.conftest import AFTER_DUE, BEFORE_DUE, IMG_FILENAME, REPO_ROOT, SCRIPT_NAME, TOTALS
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -109,13 +110,13 @@ def test_scoreboard_upload_graded_by_the_worker_analytics_and_instructor(site, s
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
             page.goto(site)
-            expect(page.get_by_role("heading", name="Digit adder: accuracy leaderboard")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("heading", name="digit_adder: accuracy leaderboard")).to_be_visible(timeout=30_000)
             board = grid(page, 0)
             assert [(row[1], float(row[-1])) for row in board] == [(pseudonyms[s], t) for s, t in TOTALS.items()]
             page.screenshot(path=SCREENSHOTS / "scoreboard.png", full_page=True)
             shown = page.locator("body").inner_text() + "\n".join("\t".join(row) for row in board)
             for student in seeded.gradebook.students():
-                assert student["id"] not in shown and student["display_name"] not in shown
+                assert student.id not in shown and student.display_name not in shown
 
             page.get_by_role("link", name="Submit").click()
             page.get_by_label("Upload token", exact=True).fill(seeded.tokens["s003"])
@@ -152,5 +153,49 @@ def test_scoreboard_upload_graded_by_the_worker_analytics_and_instructor(site, s
             assert dialogs == []
             assert page.locator("img[src=x]").count() == 0
             assert page.locator("script", has_text="alert(1)").count() == 0
+        finally:
+            browser.close()
+
+
+HIDDEN_ADDER_CHECK = "accuracy on 2,000 pairs of hidden digits after your train_adder"
+
+
+@pytest.fixture
+def before_the_adders_due_date(seeded, course, clock):
+    """The test course (the digit adder releases hidden results after its due date) with the clock before
+    it; set up ahead of `site`, whose processes read GRADER_COURSE and GRADER_CLOCK_FILE when they start."""
+    course()
+    clock(BEFORE_DUE)
+    return clock
+
+
+def sign_in(page: Page, token: str) -> None:
+    page.get_by_label("Upload token", exact=True).fill(token)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_student_sees_the_hidden_result_only_after_the_due_date(before_the_adders_due_date, site, seeded):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{site}/my_submissions")
+            sign_in(page, seeded.tokens["s002"])
+            # Said twice: beside the final grade and above the feedback.
+            expect(page.get_by_test_id("stAlertContentInfo").get_by_text(
+                "The hidden checks' results (15 points) appear here after your due date, 2025-12-10 23:59 "
+                "(Asia/Shanghai)")).to_be_visible(timeout=30_000)
+            expect(page.get_by_test_id("stMetricValue")).to_have_text("5/5")
+            expect(page.get_by_text(HIDDEN_ADDER_CHECK)).to_have_count(0)
+            page.screenshot(path=SCREENSHOTS / "my_submissions_before_due.png", full_page=True)
+
+            before_the_adders_due_date(AFTER_DUE)  # the due date passes: the site reads the clock file on each run
+            page.reload()
+            sign_in(page, seeded.tokens["s002"])  # a reloaded page is a new session
+            expect(page.get_by_text(HIDDEN_ADDER_CHECK)).to_be_visible(timeout=30_000)
+            expect(page.get_by_test_id("stMetricValue")).to_have_text("14/20")
+            expect(page.get_by_text("appear here after your due date")).to_have_count(0)
+            page.screenshot(path=SCREENSHOTS / "my_submissions_after_due.png", full_page=True)
         finally:
             browser.close()
