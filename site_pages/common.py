@@ -269,8 +269,9 @@ def upload_limit_refusal(gradebook: Gradebook, student_id: str, assignment: str,
         recent = gradebook.recent_submissions(student_id, assignment, since)
         if recent < per_day:
             return None
+        tomorrow = since + timedelta(days=1)  # the same wall time a day later: the next midnight
         return (f"You have uploaded {plural(recent, 'file')} for {assignment} today; the limit is {per_day} a day "
-                f"(days in {course.timezone}). You can upload again from {local_text(course, since + timedelta(days=1))}.")
+                f"(days in {course.timezone}). You can upload again from {local_text(course, tomorrow)}.")
     window = timedelta(seconds=config.rate_window_seconds)
     since = now - window
     recent = gradebook.recent_submissions(student_id, assignment, since)

@@ -55,7 +55,8 @@ def show_submissions(student_id: str, polling: bool) -> None:
                 for s in submissions}
     public_scores = {}
     for s in submissions:
-        if withheld[s.assignment] is not None and s.status == "done" and s.grading.status == "done":
+        # A submission queued for a regrade still shows its current grading: withheld the same way.
+        if withheld[s.assignment] is not None and s.grading is not None and s.grading.status == "done":
             public_scores[s.id] = f"{common.public_score_text(gradebook.check_results(s.id))} (public checks)"
 
     for assignment in dict.fromkeys(s.assignment for s in submissions):

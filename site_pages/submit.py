@@ -38,11 +38,12 @@ assignment = st.selectbox("Assignment", list(assignments),
                           format_func=lambda name: f"{name}: {assignments[name].title}")
 granted = [e for e in common.load_reader().extensions() if e.student_id == student_id]
 policy = course.policy(assignment)
+close = close_for(course, student_id, assignment, granted)
 st.text(common.due_line(course, student_id, assignment, granted))
-if policy.opens is not None or close_for(course, student_id, assignment, granted) is not None:
-    st.text(f"Uploads are accepted {window_text(course, policy.opens, close_for(course, student_id, assignment, granted))}.")
+if policy.opens is not None or close is not None:
+    st.text(f"Uploads are accepted {window_text(course, policy.opens, close)}.")
 if policy.late_penalty_per_day and due_for(course, student_id, assignment, granted) is not None:
-    st.text(f"Late work loses {policy.late_penalty_per_day:.0%} of its points per started day.")
+    st.text(f"Late work loses {round(policy.late_penalty_per_day * 100, 2):g}% of its points per started day.")
 refusal = window_refusal(course, student_id, assignment, common.now(), granted)
 if refusal is not None:
     st.warning(refusal)
