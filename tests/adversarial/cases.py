@@ -86,7 +86,7 @@ CASES = [
     Case("memory_bomb.py", "one process allocates until it runs out of memory", 0.0, memory_gib=1,
          all_errors="MemoryError"),
     Case("memory_bomb_forks.py", "six processes of 600 MB each, under the per-process limit", 0.0, memory_gib=1,
-         timeout=10, all_errors="more than 1.0 GiB of memory"),
+         timeout=10, all_errors="more than 1 GiB of memory"),
     Case("fork_bomb.py", "every process forks forever", 0.0, timeout=4, all_errors=BUDGET.format(4)),
     Case("thread_bomb.py", "threads until the process limit, then wait on them", 0.0, timeout=4,
          all_errors=WALL_CAP),

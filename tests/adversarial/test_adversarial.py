@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from grader.assignment import load_assignment
 from grader.config import REPO_ROOT, Config, EnvelopeOverrides
 from grader.data import load_mnist
 from grader.grading import grade_path, phase_envelope
+from grader.intake import Artifact
 from grader.results import GradingReport
 from grader.sandbox import bubblewrap_available, cgroups, scratch
 from grader.sandbox.leases import SANDBOX_UID_BASE
@@ -221,9 +223,10 @@ def presentation_problems(report: GradingReport, tmp_path: Path) -> list[str]:
              **{f"check {c.name!r}": c.message for c in report.checks}}
     problems = [f"{where} holds {CONTROL.search(text)[0]!r}" for where, text in shown.items() if CONTROL.search(text)]
     with Gradebook(f"sqlite:///{tmp_path / 'grades.db'}") as gradebook:
-        submission_id, _ = gradebook.add_submission("s00_attacker", report.assignment, "attack.py", b"x", "0" * 64)
-        if not gradebook.record_report_or_error(submission_id, report):
-            problems.append(f"the gradebook did not store the report: {gradebook.submission(submission_id)['notes']}")
+        submission_id, _ = gradebook.add_submission("s00_attacker", report.assignment, Artifact.of("attack.py", b"x"),
+                                                    submitted_at=datetime.now(timezone.utc), time_source="received")
+        if gradebook.record_report_or_error(submission_id, report) is None:
+            problems.append(f"the gradebook did not store the report: {gradebook.submission(submission_id).notes}")
     return problems
 
 
