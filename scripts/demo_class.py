@@ -1,16 +1,15 @@
-"""The demo's class, dated today: its course file, roster, tokens and queued submissions, for `make demo`.
+"""`make demo`'s class, set on today: its course file, roster, tokens and queued submissions, in the demo's folder."""
 
-The class is committed with fixed dates: examples/submissions/*/manifest.csv say which student
-handed in which example file and when, and examples/demo/course.toml holds the due dates, all as
-the class stands on CLASS_DAY. A demo runs on any date, so this script moves every one of those
-times by the same whole number of days (the wall-clock times, and so each submission's started
-days late, stay as committed) and writes the copies into the demo's folder; nothing committed is
-generated, and the class reads the same in the repository as on screen.
-
-Usage (scripts/demo.sh runs it): GRADER_DB_URL=... GRADER_COURSE=... python scripts/demo_class.py --dir DIR
-Both variables must be set, so that the demo never writes into the instructor's gradebook. Prints,
-on standard output, what to look at and one student's token; running it again changes nothing.
-"""
+# Why fixed data and moved dates: the class is committed with fixed dates (examples/submissions/*/
+# manifest.csv say which student handed in which example file and when; examples/demo/course.toml
+# holds the due dates), all as the class stands on CLASS_DAY, so it reads the same in the repository
+# as on screen and can be graded with fixed dates too. A demo runs on any date, so this script moves
+# every one of those times by the same whole number of days (wall-clock times, and so each
+# submission's started days late, stay as committed) and writes the copies into the demo's folder.
+#
+# Usage (scripts/demo.sh runs it): GRADER_DB_URL=... GRADER_COURSE=... python scripts/demo_class.py --dir DIR
+# Both must be set, so that the demo never writes into the instructor's gradebook. Prints, on
+# standard output, what to look at and one student's token; running it again queues nothing twice.
 
 from __future__ import annotations
 
@@ -49,11 +48,11 @@ ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[+-]\d\d:\d\d|Z)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", type=Path, required=True, help="the demo's folder, e.g. var/demo")
     parser.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="the day to date the class to (default: today in the course's timezone, or the "
-                             "day an earlier run used)")
+                        help="the day to set the class on (default: today in the course's timezone); a day an "
+                             "earlier run set in DIR wins, since its gradebook holds the times: delete DIR to move it")
     args = parser.parse_args(argv)
     config = Config.from_env()
     if config.course_file is None or config.db_url == Config().db_url:
