@@ -124,7 +124,7 @@ def test_grade_all_takes_over_a_submission_a_worker_is_grading_and_only_one_resu
             return grade(*args, **kwargs)
 
         # The instructor grades the class folder, which holds the same file, while the worker grades it.
-        monkeypatch.setattr("grader.cli.grade", grade_while_the_worker_finishes)
+        monkeypatch.setattr("grader.jobs.grade", grade_while_the_worker_finishes)
         assert main(["grade-all", str(folder), "--assignment", "conv_ops", "--db", db_url]) == 0
 
         assert worker_recorded == [None], "grade-all took the claim over: the worker's result is refused"
