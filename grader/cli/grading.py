@@ -132,11 +132,15 @@ def cmd_grade_all(args: argparse.Namespace, config: Config) -> int:
                 progress.done(student, "unchanged, skipped")
                 return
             when = submission_time(path, flag=args.submitted_at, entry=entry)
-            submission_id, _ = gradebook.add_submission(student, assignment.name, artifact, submitted_at=when.at,
-                                                        time_source=when.source)
+            submission_id, created = gradebook.add_submission(student, assignment.name, artifact,
+                                                              submitted_at=when.at, time_source=when.source)
             if args.queue:
-                gradebook.requeue(submission_id)
-                progress.done(student, f"queued as submission {submission_id}")
+                status = gradebook.submission(submission_id).status
+                if status in ("done", "error"):  # graded by another grader version, or failed: again
+                    gradebook.requeue(submission_id)
+                # Queued or being graded already: requeueing would take the job from the worker grading it.
+                progress.done(student, f"queued as submission {submission_id}" if created or status in ("done", "error")
+                              else f"submission {submission_id} is {status} already")
                 return
             with slot_lock:
                 slot = slots.pop()

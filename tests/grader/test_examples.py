@@ -29,10 +29,13 @@ def expected(assignment: str) -> dict[str, dict]:
     return json.loads((EXAMPLES / assignment / "expected.json").read_text())
 
 
+NOT_SUBMISSIONS = ("expected.json", "manifest.csv")  # beside the examples: their outcomes, their students and times
+
+
 def submission_path(assignment: str, student: str) -> Path:
     """The file, zip or folder whose stem is the student id."""
     folder = EXAMPLES / assignment
-    matches = [p for p in folder.iterdir() if p.name != "expected.json" and (p.stem if p.is_file() else p.name) == student]
+    matches = [p for p in folder.iterdir() if p.name not in NOT_SUBMISSIONS and (p.stem if p.is_file() else p.name) == student]
     assert len(matches) == 1, f"expected one submission named {student} in {folder}, found {matches}"
     return matches[0]
 
@@ -128,7 +131,7 @@ def assert_matches(report: GradingReport, entry: dict) -> None:
 def test_expected_json_lists_every_example_and_every_check(assignment):
     table = expected(assignment)
     on_disk = {p.stem if p.is_file() else p.name for p in (EXAMPLES / assignment).iterdir()
-               if p.name != "expected.json" and not p.name.startswith(".")}
+               if p.name not in NOT_SUBMISSIONS and not p.name.startswith(".")}
     assert set(table) == on_disk
     names = {check.name for check in load_assignment(assignment).checks}
     for student, entry in table.items():
