@@ -65,7 +65,7 @@ def grade_job(gradebook: Gradebook, job: Job, config: Config, *, slot: int, work
                                    f"{submission.assignment!r}; the course staff will look at it.", str(error),
                                    worker_id=worker_id)
             return JobOutcome(submission.id, "error", f"{who}: grader error, {error} (submission {submission.id})")
-        artifact = Artifact(submission.filename, job.content, submission.content_hash)
+        artifact = Artifact.stored(submission.filename, submission.kind, job.content, submission.content_hash)
         try:
             try:
                 loaded = load(artifact, max_bytes=config.upload_max_bytes, expected_functions=assignment.functions)

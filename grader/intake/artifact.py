@@ -54,6 +54,14 @@ class Artifact:
     def of(cls, filename: str, content: bytes) -> "Artifact":
         return cls(filename, content, hashlib.sha256(content).hexdigest())
 
+    @classmethod
+    def stored(cls, filename: str, kind: str, content: bytes, content_hash: str) -> "Artifact":
+        """A stored submission as an artifact again. A gradebook from before intake kept a folder
+        zipped under the folder's bare name: the stored kind, not the name, says how to read it."""
+        if not filename.lower().endswith(f".{kind}"):
+            filename = f"{filename or 'submission'}.{kind}"
+        return cls(filename, content, content_hash)
+
 
 def safe_filename(filename: str) -> str:
     """The file's own name without folders or control characters, at most MAX_FILENAME_CHARS long; a

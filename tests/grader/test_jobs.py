@@ -1,5 +1,6 @@
 """grade_job: the one way a claimed submission is graded; grader faults are grader errors, never zeros."""
 
+import shutil
 from datetime import datetime, timezone
 
 import pytest
@@ -9,6 +10,7 @@ import grader.jobs
 from grader.config import REPO_ROOT, Config
 from grader.intake import Artifact
 from grader.jobs import GRADER_FAILED, grade_job
+from grader.results import CheckResult, GradingReport
 from grader.store import Gradebook
 from grader.submission import ReaderUnavailable
 
@@ -74,3 +76,28 @@ def test_a_claim_taken_over_meanwhile_is_not_recorded(config, gradebook, monkeyp
     outcome = grade_job(gradebook, job, config, slot=0, worker_id="test:1:0")
     assert outcome.state == "lost" and "not recorded" in outcome.line
     assert gradebook.gradings(job.submission.id) == []
+
+
+def test_a_folder_stored_under_its_bare_name_by_an_old_gradebook_is_read_as_the_zip_it_is():
+    artifact = Artifact.stored("s05_lin_na", "zip", b"PK...", "0" * 64)
+    assert (artifact.filename, artifact.kind) == ("s05_lin_na.zip", "zip")
+    assert Artifact.stored("hw.PY", "py", b"x", "0" * 64).filename == "hw.PY"
+
+
+def test_the_folder_a_legacy_gradebook_holds_is_graded_from_its_zip(tmp_path, monkeypatch):
+    legacy = tmp_path / "legacy.sqlite"
+    shutil.copy(REPO_ROOT / "tests" / "fixtures" / "gradebooks" / "legacy-2026-12-01.sqlite", legacy)
+    config = Config(db_url=f"sqlite:///{legacy}", use_keras_download=False, secret_path=tmp_path / "s")
+    loaded = []
+
+    def grade_without_training(submission, assignment, config, **kwargs):
+        loaded.append(submission)
+        return GradingReport(assignment.name, None, [CheckResult.scored("reads", 1.0, 1.0, "ok")], grader_version="t")
+
+    monkeypatch.setattr(grader.jobs, "grade", grade_without_training)
+    with Gradebook(config.db_url) as gradebook:
+        job = gradebook.claim(2, "test:1:0", 60)
+        assert (job.submission.filename, job.submission.kind) == ("s05_lin_na", "zip")
+        outcome = grade_job(gradebook, job, config, slot=0, worker_id="test:1:0")
+    assert outcome.state == "recorded"
+    assert "build_lenet5" in loaded[0].defined_functions
