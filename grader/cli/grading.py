@@ -115,7 +115,7 @@ def cmd_grade_all(args: argparse.Namespace, config: Config) -> int:
     workers = 1 if args.queue else machine_workers(args.workers, [assignment], config)
     version = grader_version(assignment)
     progress = Progress(len(entries))
-    slots, slot_lock = list(range(workers)), threading.Lock()
+    slots = Slots(workers)
     refused: list[str] = []
 
     with Gradebook(config.db_url) as gradebook:
@@ -142,13 +142,7 @@ def cmd_grade_all(args: argparse.Namespace, config: Config) -> int:
                 progress.done(student, f"queued as submission {submission_id}" if created or status in ("done", "error")
                               else f"submission {submission_id} is {status} already")
                 return
-            with slot_lock:
-                slot = slots.pop()
-            try:
-                outcome = grade_now(gradebook, submission_id, config, slot)
-            finally:
-                with slot_lock:
-                    slots.append(slot)
+            outcome = slots.grade(gradebook, submission_id, config)
             progress.done(student, outcome.line.split(": ", 1)[-1])
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -188,18 +182,12 @@ def cmd_regrade(args: argparse.Namespace, config: Config) -> int:
             return 0
         assignments = [load_assignment(name) for name in sorted({gradebook.submission(i).assignment for i in ids})]
         workers = machine_workers(args.workers, assignments, config)
-        slots, slot_lock = list(range(workers)), threading.Lock()
+        slots = Slots(workers)
 
         def one(submission_id: int) -> str:
             before = gradebook.submission(submission_id)
             before_checks = gradebook.check_results(submission_id) if before.grading else []
-            with slot_lock:
-                slot = slots.pop()
-            try:
-                outcome = grade_now(gradebook, submission_id, config, slot)
-            finally:
-                with slot_lock:
-                    slots.append(slot)
+            outcome = slots.grade(gradebook, submission_id, config)
             after = gradebook.submission(submission_id)
             head = (f"submission {submission_id} ({after.student_id}, {after.assignment}): "
                     f"{score_text(before.score, before.max_score)} -> {score_text(after.score, after.max_score)}")
@@ -212,6 +200,23 @@ def cmd_regrade(args: argparse.Namespace, config: Config) -> int:
             for line in pool.map(one, ids):
                 print(line, flush=True)
     return 0
+
+
+class Slots:
+    """Sandbox slots for the threads of one command: each grading holds one, so no two share a uid."""
+
+    def __init__(self, count: int):
+        self._free = list(range(count))
+        self._lock = threading.Lock()
+
+    def grade(self, gradebook: Gradebook, submission_id: int, config: Config) -> JobOutcome:
+        with self._lock:
+            slot = self._free.pop()
+        try:
+            return grade_now(gradebook, submission_id, config, slot)
+        finally:
+            with self._lock:
+                self._free.append(slot)
 
 
 def grade_now(gradebook: Gradebook, submission_id: int, config: Config, slot: int) -> JobOutcome:
