@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from grader.assignment import assignment_names, load_assignment
 from grader.cli.options import add_store_options
 from grader.config import Config
 from grader.course.current import course_of
-from grader.course import final_grades_of
+from grader.course import final_grades_of, local_text
 from grader.grading import phase_envelope
 from grader.leaderboard import part_caption
 from grader.present import percent_text, score_text, size_text
@@ -31,10 +32,14 @@ def add_commands(add) -> None:
                 "students under their pseudonyms")
     add_store_options(board)
 
-    add("assignments", cmd_assignments, "list the assignments with their points and time limits")
+    listing = add("assignments", cmd_assignments, "list the assignments with their points, time limits and, "
+                  "with a course file, their windows and late policy")
+    listing.add_argument("--course", type=Path, metavar="FILE",
+                         help="the course's policy (default: GRADER_COURSE, else course.toml at the repository root)")
 
 
 def cmd_assignments(args: argparse.Namespace, config: Config) -> int:
+    course = course_of(config)
     for name in assignment_names():
         assignment = load_assignment(name)
         print(f"{name:14} {assignment.max_points:>5g} points ({assignment.public_points():g} public)  "
@@ -44,7 +49,24 @@ def cmd_assignments(args: argparse.Namespace, config: Config) -> int:
             gpu = f", {envelope.gpu:g} of a GPU where there is one" if envelope.gpu else ""
             print(f"{'':14} phase {phase.name}: {envelope.seconds:g} s on {envelope.cpus} "
                   f"core{'s' if envelope.cpus != 1 else ''}, {size_text(envelope.memory_bytes)}{gpu}")
+        if policy := policy_text(course, name):
+            print(f"{'':14} {policy}")
     return 0
+
+
+def policy_text(course, name: str) -> str:
+    """"opens 2026-12-01 08:00, due 2026-12-15 23:59, -10% per started day late, closes 2026-12-18 23:59
+    (Asia/Shanghai), the best submission counts", or "" when the course sets no window."""
+    policy = course.policy(name)
+    parts = [f"{word} {local_text(course, when, zone=False)}" for word, when in
+             (("opens", policy.opens), ("due", policy.due), ("closes", policy.late_until)) if when is not None]
+    if parts:
+        parts[-1] += f" ({course.timezone})"
+    if policy.late_penalty_per_day:
+        parts.insert(2 if policy.opens else 1, f"-{policy.late_penalty_per_day:.0%} per started day late")
+    if parts and policy.counts == "best":
+        parts.append("the best submission counts")
+    return ", ".join(parts)
 
 
 def cmd_scoreboard(args: argparse.Namespace, config: Config) -> int:

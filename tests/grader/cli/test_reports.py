@@ -80,3 +80,10 @@ def test_gradescope_needs_an_assignment(env, capsys):
     options, _ = env
     assert cli.main(["export", "--format", "gradescope", *options]) == USAGE_ERROR
     assert "needs --assignment" in capsys.readouterr().err
+
+
+def test_assignments_lists_the_courses_window_and_late_policy(env, capsys):
+    options, _ = env
+    assert cli.main(["assignments", options[2], options[3]]) == 0
+    assert ("opens 2026-11-16 08:00, due 2026-11-30 23:59, -10% per started day late, closes 2026-12-05 23:59 "
+            "(Asia/Shanghai)") in capsys.readouterr().out
