@@ -153,18 +153,54 @@ def resnet_multiply_adds(evidence: Evidence) -> Verdict:
     return Verdict(right / len(PAPER_MULTIPLY_ADDS), "\n".join(lines) or "Multiply-adds within 3% of the paper.")
 
 
+# (observation, the probe's call, depth, input shape, classes): every depth at its defaults, then
+# ResNet-18 with other arguments.
+SHAPE_CASES = [(f"resnet{depth}", f"build_resnet({depth})", depth, (224, 224, 3), 1000) for depth in PARAMS] + [
+    ("resnet18_small", "build_resnet(18, input_shape=(64, 64, 3), num_classes=10)", 18, (64, 64, 3), 10)]
+
+
+def fmt_shapes(shapes: list) -> str:
+    """A model's input or output shapes; a single one without the list around it."""
+    return fmt_shape(shapes[0] if len(shapes) == 1 else shapes)
+
+
+def shape_cause(depth: int, got_in: list, got_out: list, expected_in: list, classes: int) -> str:
+    """The likely cause of a wrong input -> output shape, for the student."""
+    path = "the bottleneck path" if depth >= 50 else "the basic-block path"
+    if got_in != expected_in:
+        return "build_resnet must make its keras.Input from its input_shape argument."
+    if len(got_out) != 1:
+        return "build_resnet must return a model with one output, the class probabilities."
+    if len(got_out[0]) > 2:
+        return f"no Flatten/GlobalAveragePooling2D before the classifier at depth {depth}: {path}."
+    if len(got_out[0]) == 2 and got_out[0][-1] != classes:
+        return "the classifier must be Dense(num_classes) with build_resnet's num_classes argument."
+    return "the output must be (None, num_classes): one row of class probabilities per image."
+
+
 def resnet_shapes(evidence: Evidence) -> Verdict:
-    problems = []
-    for key, expected_in, expected_out in (("resnet18", [[None, 224, 224, 3]], [[None, 1000]]),
-                                            ("resnet18_small", [[None, 64, 64, 3]], [[None, 10]])):
-        summary = observed(evidence, "build", key, expect=OBJECT)
+    problems, missing = [], []
+    for key, call, depth, input_shape, classes in SHAPE_CASES:
+        expected_in, expected_out = [[None, *input_shape]], [[None, classes]]
+        try:
+            summary = observed(evidence, "build", key, expect=OBJECT)
+        except Malformed:
+            raise
+        except NotObserved as error:
+            missing.append((call, error))
+            continue
         got_in, got_out = entry(summary, "input_shapes", SHAPES, key), entry(summary, "output_shapes", SHAPES, key)
         if got_in != expected_in or got_out != expected_out:
-            problems.append(f"{key}: got {fmt_shape(got_in)} -> {fmt_shape(got_out)}, "
-                            f"expected {fmt_shape(expected_in)} -> {fmt_shape(expected_out)}.")
+            problems.append(f"{call}: got {fmt_shapes(got_in)} -> {fmt_shapes(got_out)}, expected "
+                            f"{fmt_shapes(expected_in)} -> {fmt_shapes(expected_out)}. Likely cause: "
+                            + shape_cause(depth, got_in, got_out, expected_in, classes))
+    if len(missing) == len(SHAPE_CASES):
+        raise missing[0][1]  # no model at all: the error says why, once
+    problems += [f"{call}: {error}" for call, error in missing]
     if problems:
-        return Verdict(0.0, "\n".join(problems) + " Likely cause: build_resnet must use its input_shape and num_classes arguments.")
-    return Verdict(1.0, "build_resnet honours input_shape and num_classes.")
+        return Verdict(0.0, "\n".join(problems))
+    depths = ", ".join(map(str, PARAMS))
+    return Verdict(1.0, f"build_resnet honours input_shape and num_classes at every depth ({depths}).")
 
 
 def _remember_block_input(context) -> dict:

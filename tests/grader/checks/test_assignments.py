@@ -160,3 +160,21 @@ def test_a_resnet_of_unknown_height_is_told_why_its_multiply_adds_are_not_counte
     assert outcome.status == "partial"
     assert ("ResNet-50: Layer 'conv1_conv' has output shape (None, None, None, 64), so the grader cannot count its "
             "multiply-adds.") in outcome.message
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("resnet50", [[None, 1, 1, 1000]], "build_resnet(50): got (None, 224, 224, 3) -> (None, 1, 1, 1000), expected "
+     "(None, 224, 224, 3) -> (None, 1000). Likely cause: no Flatten/GlobalAveragePooling2D before the classifier "
+     "at depth 50: the bottleneck path."),
+    ("resnet34", [[None, 7, 7, 1000]], "at depth 34: the basic-block path."),
+    ("resnet152", [[None, 10]], "build_resnet(152): got (None, 224, 224, 3) -> (None, 10)"),
+    ("resnet18_small", [[None, 1000]], "Dense(num_classes) with build_resnet's num_classes argument"),
+])
+def test_a_resnet_output_shape_wrong_at_one_depth_costs_the_shape_check_and_names_the_depth(key, value, message,
+                                                                                            tmp_path):
+    evidence = honest_evidence("resnet", tmp_path)
+    [check] = [c for c in load_assignment("resnet").checks if c.name == "build_resnet input_shape and num_classes"]
+    assert score(check, evidence).status == "passed"
+    outcome = score(check, replaced(evidence, "build", (key, "output_shapes"), value))
+    assert outcome.status == "failed"
+    assert message in outcome.message
