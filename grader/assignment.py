@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Mapping
@@ -19,6 +20,58 @@ TAMPERED = ("Likely cause: your code changed what the grader's probe records (ob
             "or the probe itself); let the probe run and write its results.")
 ERROR_FIELDS = ("type", "message", "traceback")
 """What the probe records of each exception, all strings (grader/probe/driver.py)."""
+# A frame of the student's module once grading has named it as the student knows it
+# (Submission.student_traceback): "  cell 7, line 3, in build_lenet5" or "  line 130, in build_lenet5".
+_STUDENT_FRAME = re.compile(r"  (?:cell \d+, )?line \d+, in ([A-Za-z_]\w{0,79}|<module>)")
+SHOWN_ONCE = "the error is shown once, at the top"
+# What Python says when the probe calls a function the student's module lacks; the report's notes
+# already say which functions are missing.
+_MISSING_FUNCTION = re.compile(r"module 'submission' has no attribute '([A-Za-z_]\w{0,79})'")
+
+
+@dataclass(frozen=True)
+class RaisedError:
+    """An exception the student's code raised in one step of the probe."""
+
+    step: str
+    """The probe's step (an internal name, never shown to the student)."""
+    kind: str
+    """The exception's class name: "NotImplementedError"."""
+    message: str
+    traceback: str
+    """The frames of the student's file, as Submission.student_traceback names them."""
+
+    def raiser(self, functions: tuple[str, ...] = ()) -> str:
+        """Who raised, in the student's words: "build_lenet5()", "importing your file" or "your code".
+
+        The outermost frame of the student's file: the function the grader called, not the helper
+        deep inside it. Without one (the probe refused what a function returned), the step, when
+        it is one of the student's `functions`.
+        """
+        if self.step == "import":
+            return "importing your file"
+        frames = [frame[1] for line in self.traceback.split("\n") if (frame := _STUDENT_FRAME.fullmatch(line))]
+        if frames:
+            return "importing your file" if frames[0] == "<module>" else f"{frames[0]}()"
+        return f"{self.step}()" if self.step in functions else "your code"
+
+    def not_checked(self, functions: tuple[str, ...] = ()) -> str:
+        """The one line of each check this error stopped: "Not checked: build_lenet5() raised ..."."""
+        if self.kind == "AttributeError" and (missing := _MISSING_FUNCTION.fullmatch(self.message)):
+            return f"Not checked: your file does not define {missing[1]}()."
+        return f"Not checked: {self.raiser(functions)} raised {self.kind} ({SHOWN_ONCE})."
+
+    def note(self, functions: tuple[str, ...] = ()) -> str | None:
+        """The error in full, for the report's notes, where it appears once; None for a missing
+        function, which the notes name already."""
+        if self.kind == "AttributeError" and _MISSING_FUNCTION.fullmatch(self.message):
+            return None
+        raiser = self.raiser(functions)
+        where = {"importing your file": " when the grader imported your file", "your code": ""}.get(raiser, f" in {raiser}")
+        return f"Your code raised an error{where}, so the checks that need it were not run:\n{self}"
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}\n{self.traceback}".strip()
 
 
 @dataclass(frozen=True)
@@ -54,15 +107,24 @@ class PhaseOutcome:
 
         Never raises: malformed "errors" (see common_keys_problem) count as no error here.
         """
+        error = self.raised(step)
+        return None if error is None else str(error)
+
+    def raised(self, step: str) -> RaisedError | None:
+        """The student's exception during `step` of the probe, or None; never raises, as error_of."""
         errors = self.observations.get("errors") if isinstance(self.observations, dict) else None
         error = errors.get(step) if isinstance(errors, dict) else None
         if not isinstance(error, dict):
             return None
         kind, message, where = (error.get(k) for k in ERROR_FIELDS)
-        kind = kind if isinstance(kind, str) else "Error"
-        message = message if isinstance(message, str) else ""
-        where = where if isinstance(where, str) else ""
-        return f"{kind}: {message}\n{where}".strip()
+        return RaisedError(str(step), kind if isinstance(kind, str) else "Error",
+                           message if isinstance(message, str) else "", where if isinstance(where, str) else "")
+
+    def all_raised(self) -> list[RaisedError]:
+        """Every exception the probe recorded in this phase, in the order it recorded them."""
+        errors = self.observations.get("errors") if isinstance(self.observations, dict) else None
+        found = [self.raised(step) for step in errors] if isinstance(errors, dict) else []
+        return [error for error in found if error is not None]
 
 
 def describe_json(value: Any) -> str:
@@ -150,6 +212,8 @@ class Evidence:
     phases: dict[str, PhaseOutcome]
     secrets: dict[str, Any] = field(default_factory=dict)
     """Data that never entered the sandbox, e.g. the hidden labels."""
+    functions: tuple[str, ...] = ()
+    """The functions the student implements (Assignment.functions), for messages that name them."""
 
 
 CheckFunction = Callable[[Evidence], Verdict]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from grader import __version__
-from grader.assignment import Assignment, Evidence, Phase, PhaseOutcome, common_keys_problem
+from grader.assignment import SHOWN_ONCE, Assignment, Evidence, Phase, PhaseOutcome, common_keys_problem
 from grader.checks import NotObserved
 from grader.config import Config
 from grader.data import MnistData, load_mnist
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
 PROBE_FILES = ("driver.py", "keras_probe.py", "device.py")
 MAX_CARRIED_FILE = 512 * 2**20  # a trained model handed from one phase to the next
+MAX_ERROR_NOTES = 5  # distinct errors of the student's code shown in full in the notes
 OUTPUT_TAIL = 1500  # characters of the sandbox's output a student sees when a phase fails
 
 
@@ -74,11 +75,10 @@ class GradingContext:
         except FileNotFoundError:
             # A phase that recorded an error (training raised, say) leaves no file; this escaped
             # as FileNotFoundError and stopped grading. The student's own error says more.
-            errors = [outcome.error_of(step) for step in outcome.observations.get("errors", {})]
-            detail = next((e for e in errors if e), None)
-            if detail:
-                raise ObservationError(f"the {phase} phase failed, so there is nothing to go on with. "
-                                       f"Your code raised an error:\n{detail}") from None
+            error = next(iter(outcome.all_raised()), None)
+            if error:
+                raise ObservationError(f"the {phase} phase failed, so there is nothing to go on with: "
+                                       f"{error.raiser(self.assignment.functions)} raised {error.kind} ({SHOWN_ONCE}).") from None
             raise ObservationError(f"{name} is missing: the {phase} phase did not write it") from None
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CARRIED_FILE:
             raise ObservationError(f"{name} from the {phase} phase is not a plain file of at most "
@@ -190,7 +190,15 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
             device = outcome.observations.get("device")
             if isinstance(device, str) and not report.device:
                 report.device = device[:200]
-        evidence = Evidence(context.phases, context.secrets)
+        evidence = Evidence(context.phases, context.secrets, assignment.functions)
+        # Each error the student's code raised, once and first; the checks it stopped say so in one
+        # line. The same exception in several steps or phases (each phase builds the model) is one.
+        raised: dict[tuple[str, str, str], str | None] = {}
+        for outcome in context.phases.values():
+            for error in [] if outcome.failure else outcome.all_raised():
+                raised.setdefault((error.raiser(assignment.functions), error.kind, error.message),
+                                  error.note(assignment.functions))
+        report.notes[:0] = [note for note in raised.values() if note][:MAX_ERROR_NOTES]
         for check in checks:
             report.checks.append(_score(check, evidence, logs))
     finally:
@@ -291,6 +299,10 @@ def _run_phase(phase: Phase, submission: Submission, context: GradingContext, wo
         # that needs it scores zero with this message instead of raising inside the grader.
         if problem := common_keys_problem(observations):
             outcome.failure = problem
+        else:
+            for error in observations.get("errors", {}).values():
+                if "traceback" in error:  # the sandbox named lines of the combined module
+                    error["traceback"] = submission.student_traceback(error["traceback"])
     except ObservationError as error:
         outcome.failure = _phase_failure(phase, run, str(error))
     if run.status in ("timeout", "memory", "disk"):

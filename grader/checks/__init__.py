@@ -126,7 +126,9 @@ def entry(container: dict, key: str, kind: Kind, what: str) -> Any:
 def observed(evidence: Evidence, phase: str, key: str, step: str | None = None, expect: Kind | None = None) -> Any:
     """The observation `key` of `phase`, or NotObserved naming the student's error in `step`.
 
-    With `expect`, an observation of another kind is Malformed, with got/expected.
+    An error stops a check in one line that names the student's function; grading shows the
+    error itself once, in the report's notes. With `expect`, an observation of another kind is
+    Malformed, with got/expected.
     """
     outcome = evidence.phases.get(phase)
     if outcome is None or not outcome.ran:
@@ -138,11 +140,17 @@ def observed(evidence: Evidence, phase: str, key: str, step: str | None = None, 
     problem = common_keys_problem(outcome.observations)
     if problem:
         raise Malformed(problem)
-    error = outcome.error_of(step or key) or outcome.error_of("import")
+    error = outcome.raised(step or key) or outcome.raised("import")
+    if error is None and key not in outcome.observations:
+        # A later step found nothing to work on: the first error of the phase stopped it.
+        error = next(iter(outcome.all_raised()), None)
     if error:
-        raise NotObserved(f"Your code raised an error:\n{error}")
+        raise NotObserved(error.not_checked(evidence.functions))
     if key not in outcome.observations:
-        raise NotObserved(f"The grader found no {key.replace('_', ' ')} in what your code produced.")
+        called = [step] if step in evidence.functions else evidence.functions
+        who = " or ".join(f"{name}()" for name in called) or "your code"
+        raise NotObserved(f"The grader got no result for this check from {who}, though your code raised no "
+                          f"error. {TAMPERED}")
     value = outcome.observations[key]
     return value if expect is None else require(value, expect, key)
 

@@ -202,6 +202,7 @@ def to_reply(outcome: Submission | SubmissionError) -> dict[str, Any]:
         "notes": list(outcome.notes),
         "content_hash": outcome.content_hash,
         **{field: sorted(getattr(outcome, field)) for field in _SETS},
+        "cells": [list(cell) for cell in outcome.cells],
     }}
 
 
@@ -227,17 +228,22 @@ def _from_reply(output: bytes, over_limits: SubmissionError) -> Submission:
     # The source is the student's code and goes to the sandbox as it is; every other string is
     # made safe here, where it enters the grader.
     plain = safe_json(plain)
-    expected = {"origin": str, "notes": list, "content_hash": str, **{field: list for field in _SETS}}
+    expected = {"origin": str, "notes": list, "content_hash": str, "cells": list, **{field: list for field in _SETS}}
     if set(plain) != set(expected) or not all(isinstance(plain[key], kind) for key, kind in expected.items()):
         raise _BadReply(f"the submission's fields are not as expected: {sorted(plain)}")
     if not all(isinstance(item, str) for key in ("notes", *_SETS) for item in plain[key]):
         raise _BadReply("a note or a name is not a string")
     if not _HASH.fullmatch(plain["content_hash"]):
         raise _BadReply("the content hash is not 64 hexadecimal digits")
+    cells = plain["cells"]
+    if not all(isinstance(cell, list) and len(cell) == 2 and all(type(n) is int and n > 0 for n in cell)
+               for cell in cells) or [line for _, line in cells] != sorted({line for _, line in cells}):
+        raise _BadReply("the cells are not (cell number, header line) pairs in the order of their lines")
     return Submission(
         source=source,
         origin=plain["origin"],
         notes=tuple(plain["notes"]),
         content_hash=plain["content_hash"],
         **{field: frozenset(plain[field]) for field in _SETS},
+        cells=tuple((number, line) for number, line in cells),
     )

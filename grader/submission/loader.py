@@ -102,4 +102,5 @@ def _submission(code: Code, origin: str, notes: tuple[str, ...], content_hash: s
         defined_functions=analysis.defined_functions,
         top_level_names=analysis.top_level_names,
         imported_modules=analysis.imported_modules,
+        cells=code.cells,
     )

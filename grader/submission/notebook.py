@@ -8,11 +8,10 @@ import re
 import tokenize
 
 from grader.submission.python_file import Code, compile_only, decode, describe_syntax_error, parse, reading_code
-from grader.submission.record import CELL_HEADER, SubmissionError, location
+from grader.submission.record import CELL_HEADER, SKIPPED_MARK, SubmissionError, location
 from grader.submission.wording import count, shown
 
 NOTES_LISTED = 5  # skipped notebook lines named one by one before "and N more"
-SKIPPED_MARK = "# skipped by the grader: "
 _AGAIN = "Open it in Jupyter, save it and upload it again."
 
 # IPython syntax that is not Python, each when it starts a statement. Help is a bare (dotted)
@@ -68,6 +67,10 @@ def read_notebook(data: bytes, name: str) -> Code:
             what += " outside cells that start with a %% cell magic, which the grader skips"
         raise SubmissionError(f"{name} is empty: {what}. Did you save the notebook before uploading?")
     lines = [line for number, kept in cells_read for line in (CELL_HEADER.format(number), *kept)]
+    headers, line = [], 1
+    for number, kept in cells_read:
+        headers.append((number, line))
+        line += 1 + len(kept)
     source = "\n".join(lines) + "\n"
     try:
         tree = parse(source)
@@ -100,7 +103,8 @@ def read_notebook(data: bytes, name: str) -> Code:
             f"notebook file) with U+FFFD in {'cell' if len(replaced_in) == 1 else 'cells'} {cells_named}{more}. "
             "If your code needs them, retype those characters in Jupyter and save the notebook again."
         )
-    return Code(source, f"notebook {name} ({count(len(code_cells), 'code cell')})", tuple(notes), tree)
+    return Code(source, f"notebook {name} ({count(len(code_cells), 'code cell')})", tuple(notes), tree,
+                tuple(headers))
 
 
 def _notebook_cells(data: bytes, name: str) -> list[tuple[str, str]]:

@@ -28,6 +28,8 @@ class Code:
     """What reading the file skipped or replaced, for the student."""
     tree: ast.Module
     """The module's syntax tree, parsed once and known to compile."""
+    cells: tuple[tuple[int, int], ...] = ()
+    """A notebook's code cells, as Submission.cells."""
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:

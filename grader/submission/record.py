@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CELL_HEADER = "# --- cell {} ---"
+SKIPPED_MARK = "# skipped by the grader: "
+"""Begins the comment that replaces a notebook's IPython line (after `pass  `) or a cell magic's line."""
 _CELL_HEADER_LINE = re.compile(r"# --- cell (\d+) ---")
+# A frame of the student's module in a traceback from the sandbox (grader/probe/driver.py), at
+# /submission, or at the host folder the runner names in the weaker rlimits mode.
+_OWN_FRAME = re.compile(r'  File "[^"\n]*/submission/submission\.py", line (\d{1,9}), in ([^\n]*)')
 
 
 class SubmissionError(Exception):
@@ -46,15 +51,47 @@ class Submission:
     """Top-level packages imported anywhere outside a main guard: `import x.y` and
     `from x.y import z` give x, and so do `__import__("x.y")` and `importlib.import_module("x.y")`
     with a literal name."""
+    cells: tuple[tuple[int, int], ...] = ()
+    """A notebook's code cells: (cell number as the student sees it, line of its `# --- cell N ---`
+    header in `source`), in order; empty for a Python file. Kept apart from the source, so that a
+    comment that looks like a header is never taken for one."""
 
     def location(self, line: int) -> str:
         """Where line `line` of `source` is, in the student's terms: "cell 3, line 4" in a notebook,
         "line 47" otherwise. For errors the sandbox reports against the combined module."""
-        return location(self.source, line)
+        before = [(number, header) for number, header in self.cells if header < line]
+        if not before:
+            return f"line {line}"
+        number, header = before[-1]
+        return f"cell {number}, line {line - header}"
+
+    def student_traceback(self, text: str) -> str:
+        """A traceback from the sandbox with each frame of the combined module named as the student
+        knows it ("  cell 7, line 3, in build_lenet5") and its code line taken from `source` (what
+        the student wrote, not what the sandbox claims); other frames stay as they are."""
+        lines = text.split("\n")
+        source = self.source.split("\n")
+        kept: list[str] = []
+        index = 0
+        while index < len(lines):
+            frame = _OWN_FRAME.fullmatch(lines[index])
+            index += 1
+            if not frame:
+                kept.append(lines[index - 1])
+                continue
+            line = int(frame[1])
+            kept.append(f"  {self.location(line)}, in {frame[2]}")
+            if index < len(lines) and lines[index].startswith("    "):
+                index += 1  # the sandbox's copy of the code line, replaced by ours
+            code = source[line - 1].strip() if 0 < line <= len(source) else ""
+            if code:
+                kept.append("    " + code.removeprefix("pass  " + SKIPPED_MARK))
+        return "\n".join(kept)
 
 
 def location(source: str, line: int) -> str:
-    """Where line `line` of a module is: after which cell header, or only its number."""
+    """Where line `line` of a module is: after which cell header, or only its number. For a
+    notebook being read, before its Submission (and that Submission's cells) exists."""
     lines = source.split("\n")
     for index in range(min(line, len(lines) + 1) - 2, -1, -1):
         header = _CELL_HEADER_LINE.fullmatch(lines[index])

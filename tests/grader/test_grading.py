@@ -156,3 +156,26 @@ def test_a_reader_that_cannot_start_is_a_grader_fault_not_a_zero(config, monkeyp
     monkeypatch.setattr(grader.intake.artifact, "read_submission", unavailable)
     with pytest.raises(ReaderUnavailable):
         grade_path(REPO_ROOT / "reference" / "conv_ops.py", load_assignment("conv_ops"), config)
+
+
+def test_a_notebook_traceback_names_the_students_cell_and_line(config):
+    report = grade_path(BAD_INPUTS / "raises_in_cell.ipynb", load_assignment("mnist_convnet"), config, self_check=True)
+    note = report.notes[0]
+    assert note.startswith("Your code raised an error in build_model(), so the checks that need it were not run:\n"
+                           "ValueError: not built yet (28)\n"), note
+    assert '  cell 4, line 3, in build_model\n    raise ValueError(f"not built yet ({size})")' in note
+    assert all("submission.py" not in text for text in [*report.notes, *(c.message for c in report.checks)])
+
+
+@pytest.mark.parametrize("name", ["mnist_convnet", "lenet5", "resnet", "digit_adder"])
+def test_an_untouched_starter_shows_its_error_once_and_names_no_observation(name, config):
+    report = grade_path(REPO_ROOT / "assignments" / name / "starter.py", load_assignment(name), config, self_check=True)
+    texts = [*report.notes, *(check.message for check in report.checks)]
+    assert sum(text.count("Traceback") + text.count("TODO:") for text in texts) == sum(
+        note.count("TODO:") for note in report.notes) >= 1
+    functions = load_assignment(name).functions
+    assert len([note for note in report.notes if "NotImplementedError: TODO" in note]) <= len(functions)
+    for check in report.checks:
+        assert check.message.count("Not checked: ") >= 1 and "NotImplementedError: " not in check.message, check
+        for key in ("c3 reacts", "c3_reacts", "forward", "found no"):
+            assert key not in check.message, check

@@ -3,6 +3,8 @@
 
 import math
 
+import re
+
 import pytest
 
 from grader.assignment import Evidence, PhaseOutcome, common_keys_problem, describe_json
@@ -128,8 +130,8 @@ def test_error_of_formats_what_it_can(error, shown):
     assert PhaseOutcome("build", True, {"errors": {"build_model": error}}, None).error_of("build_model") == shown
 
 
-def _evidence(observations: dict) -> Evidence:
-    return Evidence({"build": PhaseOutcome("build", True, observations, None)})
+def _evidence(observations: dict, functions: tuple[str, ...] = ()) -> Evidence:
+    return Evidence({"build": PhaseOutcome("build", True, observations, None)}, functions=functions)
 
 
 def test_observed_checks_the_kind_it_is_told():
@@ -147,11 +149,35 @@ def test_observed_refuses_malformed_common_keys_before_reading_errors():
         observed(evidence, "build", "model", step="build_model")
 
 
+STOPPED = "Not checked: build_model() raised TypeError (the error is shown once, at the top)."
+
+
 def test_a_missing_observation_or_a_student_error_is_not_called_malformed():
-    evidence = _evidence({**driver_keys("build"), "errors": {"build_model": {"type": "TypeError", "message": "no"}}})
-    with pytest.raises(NotObserved, match="Your code raised an error:\nTypeError: no") as raised:
+    evidence = _evidence({**driver_keys("build"), "errors": {"build_model": {"type": "TypeError", "message": "no"}}},
+                         functions=("build_model",))
+    with pytest.raises(NotObserved) as raised:
         observed(evidence, "build", "model", step="build_model", expect=OBJECT)
-    assert not isinstance(raised.value, Malformed)
-    with pytest.raises(NotObserved, match="found no forward") as raised:
+    assert str(raised.value) == STOPPED and not isinstance(raised.value, Malformed)
+    # A later step that found nothing to work on names the error that stopped it, not its own key.
+    with pytest.raises(NotObserved) as raised:
         observed(evidence, "build", "forward", expect=OBJECT)
-    assert not isinstance(raised.value, Malformed)
+    assert str(raised.value) == STOPPED and not isinstance(raised.value, Malformed)
+
+
+@pytest.mark.parametrize("traceback, raiser", [
+    ('  line 12, in build_model\n    return helper()\n  line 3, in helper\n    raise TypeError("no")', "build_model()"),
+    ("  cell 7, line 3, in <module>\n    import torch", "importing your file"),
+    ('  File "/usr/lib/keras/layer.py", line 9, in call\n    raise TypeError("no")', "build_model()"),
+])
+def test_the_one_line_names_the_outermost_function_of_the_students_file(traceback, raiser):
+    evidence = _evidence({**driver_keys("build"), "errors": {
+        "build_model": {"type": "TypeError", "message": "no", "traceback": traceback}}}, functions=("build_model",))
+    with pytest.raises(NotObserved, match=f"^Not checked: {re.escape(raiser)} raised TypeError "):
+        observed(evidence, "build", "model", step="build_model")
+
+
+def test_a_missing_observation_without_an_error_names_the_function_not_the_key():
+    evidence = _evidence(driver_keys("build"), functions=("build_lenet5",))
+    with pytest.raises(NotObserved) as raised:
+        observed(evidence, "build", "c3_reacts")
+    assert "build_lenet5()" in str(raised.value) and "c3" not in str(raised.value)

@@ -90,7 +90,7 @@ def fake_child(monkeypatch, script: str) -> None:
 
 
 SUBMISSION = {"source": "x = 1\n", "origin": "hw.py", "notes": [], "content_hash": "0" * 64,
-              "defined_functions": [], "top_level_names": ["x"], "imported_modules": []}
+              "defined_functions": [], "top_level_names": ["x"], "imported_modules": [], "cells": []}
 CRASHED = r"^The grader stopped unexpectedly while reading hw\.py\. Upload it again; "
 MISBEHAVING = [
     # what the child does, what the student reads
@@ -100,6 +100,8 @@ MISBEHAVING = [
     (f"print({json.dumps(json.dumps({'submission': SUBMISSION | {'notes': [1]}}))})", CRASHED),
     (f"print({json.dumps(json.dumps({'submission': SUBMISSION | {'source': chr(0xD800)}}))})", CRASHED),
     (f"print({json.dumps(json.dumps({'submission': SUBMISSION, 'extra': 1}))})", CRASHED),
+    (f"print({json.dumps(json.dumps({'submission': SUBMISSION | {'cells': [[1, 3], [2, 1]]}}))})", CRASHED),
+    (f"print({json.dumps(json.dumps({'submission': SUBMISSION | {'cells': [[1, True]]}}))})", CRASHED),
     ("print('[' * 100000)", CRASHED),
     # The reply may be ten times the upload's 2 MiB limit, and 1 MiB more.
     ("print('x' * 22 * 2**20)", r"^hw\.py is too large or too complex for the grader to read within its limits"),

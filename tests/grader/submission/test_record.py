@@ -18,6 +18,7 @@ def test_submission_is_plain_frozen_data():
     assert fields == {
         "source": "str", "origin": "str", "notes": "tuple[str, ...]", "content_hash": "str",
         "defined_functions": "frozenset[str]", "top_level_names": "frozenset[str]", "imported_modules": "frozenset[str]",
+        "cells": "tuple[tuple[int, int], ...]",
     }
     with pytest.raises(dataclasses.FrozenInstanceError):
         submission_of().source = "import os\n"
@@ -28,8 +29,35 @@ def test_location_in_a_python_file_is_the_line():
 
 
 def test_location_in_a_notebook_names_the_cell():
-    submission = submission_of("# --- cell 2 ---\nx = 1\n# --- cell 4 ---\ny = 2\nz = 3\n")
+    submission = dataclasses.replace(submission_of("# --- cell 2 ---\nx = 1\n# --- cell 4 ---\ny = 2\nz = 3\n"),
+                                     cells=((2, 1), (4, 3)))
     assert [submission.location(line) for line in (1, 2, 4, 5)] == ["line 1", "cell 2, line 1", "cell 4, line 1", "cell 4, line 2"]
+
+
+def test_a_comment_that_looks_like_a_cell_header_is_no_cell():
+    assert submission_of("x = 1\n# --- cell 9 ---\ny = 2\n").location(3) == "line 3"
+
+
+TRACEBACK = ('  File "/submission/submission.py", line 5, in build_model\n    the sandbox says anything\n'
+             '  File "/usr/lib/keras/layer.py", line 9, in call\n    raise ValueError("no")')
+
+
+@pytest.mark.parametrize("cells, frame, code", [
+    ((), "  line 5, in build_model", "    return keras.Sequential()"),
+    (((3, 1), (7, 3)), "  cell 7, line 2, in build_model", "    return keras.Sequential()"),
+])
+def test_a_traceback_names_the_students_line_and_shows_their_code(cells, frame, code):
+    source = "# --- cell 3 ---\nimport keras\n# --- cell 7 ---\ndef build_model():\n    return keras.Sequential()\n"
+    submission = dataclasses.replace(submission_of(source), cells=cells)
+    assert submission.student_traceback(TRACEBACK).split("\n") == [
+        frame, code, '  File "/usr/lib/keras/layer.py", line 9, in call', '    raise ValueError("no")']
+
+
+def test_a_skipped_ipython_line_in_a_traceback_is_shown_as_written():
+    source = "# --- cell 1 ---\npass  # skipped by the grader: %time f()\n"
+    submission = dataclasses.replace(submission_of(source), cells=((1, 1),))
+    text = '  File "/tmp/x/submission/submission.py", line 2, in <module>\n    pass'
+    assert submission.student_traceback(text) == "  cell 1, line 1, in <module>\n    %time f()"
 
 
 MISSING = [
