@@ -179,8 +179,11 @@ def serve_demo(env: dict[str, str], port: int) -> tuple[str, float]:
     """Runs scripts/demo.sh until its banner says the site answers, checks that it does, then stops it as
     Ctrl-C does; returns the output up to the banner's end and the seconds until the site answered."""
     started = time.perf_counter()
+    # As a terminal starts it: with SIGINT at its default. A test run started in the background (CI)
+    # inherits SIGINT ignored, and bash cannot trap a signal that was ignored when it started.
     demo = subprocess.Popen([str(ROOT / "scripts" / "demo.sh"), sys.executable], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         banner = read_banner(demo, SITE_SECONDS)
         seconds = time.perf_counter() - started
