@@ -256,6 +256,15 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class ExpectedLayer:
+    """What the assignment expects of one named layer; None where it expects nothing of that."""
+
+    output_shape: list | None = None
+    """[None, 28, 28, 6]."""
+    trainable_params: int | None = None
+
+
+@dataclass(frozen=True)
 class Assignment:
     """An assignment: what students implement, how it is run, what is checked."""
 
@@ -267,6 +276,12 @@ class Assignment:
     checks: tuple[Check, ...]
     probe: Path
     """The assignment's probe module: runs inside the sandbox, next to the student's code."""
+    expected_layers: Mapping[str, ExpectedLayer] = field(default_factory=dict)
+    """What the assignment expects of each named layer, for the report's layer table; the checks
+    that grade shapes and parameters are built from the same table."""
+    differences: Callable[[Evidence], tuple] | None = None
+    """For the report's heat maps: the wrong numeric answers (grader.pictures.figures.Difference)
+    the checks saw, e.g. a conv2d output beside the expected one; None where there are none."""
 
     @property
     def max_points(self) -> float:

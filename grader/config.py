@@ -53,6 +53,10 @@ class Config:
     use_keras_download: bool = True
     """Whether to try `keras.datasets.mnist.load_data()` (downloads once, then cached)."""
 
+    cache_dir: Path = REPO_ROOT / "var" / "cache"
+    """What the grader computes once and keeps: the reference models' robustness curves, one file
+    per assignment, grader version and data (GRADER_CACHE_DIR)."""
+
     db_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'grades.db'}"
     """The gradebook: a SQLAlchemy URL, SQLite by default or e.g.
     `postgresql+psycopg://user@host/grades` for a shared server."""
@@ -150,6 +154,7 @@ class Config:
         return cls(
             data_dir=Path(env["GRADER_DATA_DIR"]) if env.get("GRADER_DATA_DIR") else defaults.data_dir,
             mnist_npz=Path(env["GRADER_MNIST_NPZ"]) if env.get("GRADER_MNIST_NPZ") else None,
+            cache_dir=Path(env["GRADER_CACHE_DIR"]) if env.get("GRADER_CACHE_DIR") else defaults.cache_dir,
             use_keras_download=env.get("GRADER_KERAS_DOWNLOAD", "1").lower() not in {"0", "false", "no"},
             db_url=env.get("GRADER_DB_URL") or defaults.db_url,
             use_bubblewrap={"0": False, "1": True}.get(env.get("GRADER_BUBBLEWRAP", "")),
