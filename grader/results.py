@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from grader.pictures.figures import Figures
+
 Status = Literal["passed", "partial", "failed", "error"]
 
 
@@ -68,6 +70,9 @@ class GradingReport:
     grader_version: str = ""
     instructor_log: str = ""
     """Tracebacks and sandbox output for staff; never shown to the student."""
+    figures: Figures | None = None
+    """What the feedback report draws (grader.pictures): gathered on the trusted side from what the
+    phases wrote; None where grading produced none (an unreadable submission)."""
 
     @property
     def score(self) -> float:
@@ -78,7 +83,10 @@ class GradingReport:
         return round(sum(check.max_points for check in self.checks), 2)
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"score": self.score, "max_score": self.max_score}
+        """Plain JSON: what `--json` prints; the figures as Figures.to_json() writes them."""
+        plain = asdict(self.__class__(**{**self.__dict__, "figures": None}))
+        figures = None if self.figures is None else self.figures.to_json()
+        return plain | {"figures": figures, "score": self.score, "max_score": self.max_score}
 
     def to_gradescope(self) -> dict:
         """Gradescope's results.json, so the same grader can run inside Gradescope."""

@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
+from grader.pictures.figures import Figures
 from grader.results import CheckResult, GradingReport
 from grader.store import migrate
 from grader.store.rows import ExtensionRow, GradingRow, Job, StudentRow, SubmissionRow
@@ -402,7 +403,8 @@ class Gradebook:
                 submission_id=submission_id, grader_version=report.grader_version, graded_at=utcnow(),
                 status="done", score=report.score, max_score=report.max_score,
                 execution_seconds=report.execution_seconds, device=report.device, notes=list(report.notes),
-                instructor_log=report.instructor_log, worker_id=worker_id)
+                instructor_log=report.instructor_log, worker_id=worker_id,
+                figures=None if report.figures is None else report.figures.to_json())
             session.add(grading)
             session.flush()
             session.add_all(
@@ -470,6 +472,25 @@ class Gradebook:
                                    .order_by(CheckRow.position))
             return [CheckResult(row.check_name, row.points, row.max_points, row.status, row.message, row.hidden,
                                 row.measures) for row in rows]
+
+    def figures(self, submission_id: int, grading_id: int | None = None) -> Figures | None:
+        """What the feedback report of one grading of the submission draws, by default of its current
+        grading; None when there is none (a grader error, or a grading from before reports)."""
+        with self._session.begin() as session:
+            if grading_id is None:
+                grading_id = self._get(session, submission_id).current_grading_id
+                if grading_id is None:
+                    return None
+            stored = self._grading_of(session, submission_id, grading_id).figures
+        if stored is None:
+            return None
+        try:
+            return Figures.from_json(stored)
+        except (ValueError, TypeError, KeyError) as error:
+            # Written by this code, so unreadable means damaged or written by a later version: a
+            # report without pictures, not a failed page.
+            log.error("the figures of grading %s cannot be read: %s", grading_id, error)
+            return None
 
     def revert(self, submission_id: int, grading_id: int) -> None:
         """Makes an earlier grading of the submission current again (what students see). A pending

@@ -171,6 +171,9 @@ class Grading(Base):
     """Tracebacks and sandbox output for staff; never shown to the student."""
     worker_id: Mapped[str | None] = mapped_column(String)
     """The worker that recorded it ("host:pid:slot"), where one was named."""
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), deferred=True)
+    """What the grading's feedback report draws (grader.pictures.figures.Figures.to_json); empty for
+    a grader error and for gradings from before reports. Loaded only when asked for: tens of KB."""
 
 
 class CheckRow(Base):
