@@ -16,6 +16,26 @@ SHOWN_STEPS = 200
 right rarely moves it, so repeated uploads cannot read the hidden labels one at a time."""
 
 
+def predicted_classes(predictions: np.ndarray, classes: int) -> np.ndarray:
+    """The class each row of `predictions` stands for, as int64 of shape (N,).
+
+    (N, classes) scores or probabilities: the largest one's index. One number per item, (N,) or
+    (N, 1) (a regression, e.g. the digit adder's sum): the nearest integer, halves rounded up,
+    clipped to 0..classes-1. Expects finite values (callers say what a NaN means to the student):
+    a non-finite value or another shape raises ValueError.
+    """
+    predictions = np.asarray(predictions)
+    if not np.all(np.isfinite(predictions)):
+        raise ValueError("Expected finite predictions. Received NaN or infinity.")
+    if predictions.ndim == 2 and predictions.shape[1] == classes:
+        return predictions.argmax(axis=1).astype(np.int64)
+    if predictions.ndim == 1 or (predictions.ndim == 2 and predictions.shape[1] == 1):
+        numbers = predictions.reshape(-1).astype(np.float64)
+        return np.clip(np.floor(numbers + 0.5), 0, classes - 1).astype(np.int64)
+    raise ValueError(f"Expected predictions of shape (N, {classes}), (N,) or (N, 1). "
+                     f"Received shape {predictions.shape}.")
+
+
 def public_mask(key: bytes, assignment: str, count: int) -> np.ndarray:
     """Which of `count` hidden items rank the public leaderboard (True) and which the private one.
 
@@ -72,7 +92,7 @@ def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], clas
         if not np.all(np.isfinite(probs)):
             return Verdict(0.0, f"Your model's predictions on {what} contain NaN or infinity. "
                                 "Likely cause: training diverged (learning rate too high?) or a division by zero.")
-        right = probs.argmax(axis=1) == truth
+        right = predicted_classes(probs, classes) == truth
         correct = int(right.sum())
         accuracy = shown_accuracy(correct, len(truth))
         fraction = (accuracy - low) / (high - low)

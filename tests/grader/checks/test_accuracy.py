@@ -5,13 +5,14 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from grader.assignment import Check, Evidence, PhaseOutcome, load_assignment
-from grader.checks.accuracy import hidden_accuracy, public_mask, shown_accuracy
+from grader.checks.accuracy import hidden_accuracy, predicted_classes, public_mask, shown_accuracy
 from grader.config import Config
 from grader.data import MnistData, Split
 from grader.grading import GradingContext
@@ -101,6 +102,33 @@ def test_a_regrade_measures_the_same_halves(evidence):
 def test_without_a_split_key_the_measures_have_no_halves(evidence):
     verdict = CHECK.run(graded(evidence, first_right(1500, 2000), split=False))
     assert verdict.measures == {"correct": 1500, "total": 2000}
+
+
+@pytest.mark.parametrize("predictions, classes, expected", [
+    ([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]], 3, [1, 0]),        # rows of probabilities: the largest
+    ([[-3.0, 2.0, 1.0], [0.0, 0.0, 0.0]], 3, [1, 0]),       # scores too; a tie goes to the first
+    ([3.2, 3.5, 3.7, 17.49, 0.0], 19, [3, 4, 4, 17, 0]),     # one number: nearest, halves up
+    ([[2.5], [-0.4], [7.0]], 19, [3, 0, 7]),                  # (N, 1) as (N,)
+    ([-0.6, -25.0, 18.6, 1e9], 19, [0, 0, 18, 18]),           # clipped to 0..18
+    (np.array([4, 11, 30], dtype=np.int32), 19, [4, 11, 18]),  # integers are numbers too
+    (np.zeros((0, 19)), 19, []),
+    (np.zeros((0,)), 19, []),
+])
+def test_predicted_classes_reads_both_output_forms(predictions, classes, expected):
+    got = predicted_classes(np.asarray(predictions), classes)
+    assert got.dtype == np.int64 and got.tolist() == expected
+
+
+@pytest.mark.parametrize("predictions, fragment", [
+    (np.zeros((4, 18)), "Received shape (4, 18)"),
+    (np.zeros((4, 19, 1)), "Received shape (4, 19, 1)"),
+    (np.zeros((4, 2)), "Received shape (4, 2)"),
+    (np.array([1.0, np.nan]), "Received NaN or infinity"),
+    (np.array([[np.inf] * 19]), "Received NaN or infinity"),
+])
+def test_predicted_classes_refuses_other_shapes_and_non_finite_values(predictions, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        predicted_classes(predictions, 19)
 
 
 @pytest.mark.parametrize("count", [0, 1, 2, 3, 20, 2000, 2001, 10_000])
