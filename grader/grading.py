@@ -24,6 +24,8 @@ from grader.assignment import SHOWN_ONCE, Assignment, Evidence, Phase, PhaseOutc
 from grader.checks import NotObserved
 from grader.config import Config
 from grader.data import MnistData, load_mnist
+from grader.pictures.collect import collect as collect_figures
+from grader.pictures.figures import Figures
 from grader.present import size_text
 from grader.results import CheckResult, GradingReport
 from grader.sandbox import (
@@ -52,6 +54,9 @@ class GradingContext:
     config: Config
     assignment: Assignment
     self_check: bool
+    reference: bool = False
+    """Grading the reference solution for its robustness curves (grader.pictures.reference): the
+    curves it would compare with are the ones being made."""
     phases: dict[str, PhaseOutcome] = field(default_factory=dict)
     secrets: dict[str, Any] = field(default_factory=dict)
     _mnist: MnistData | None = None
@@ -119,7 +124,7 @@ def unreadable(assignment: Assignment, message: str, *, student: str | None = No
 
 
 def grade_path(path: Path, assignment: Assignment, config: Config, *, student: str | None = None,
-               self_check: bool = False, slot: int = 0) -> GradingReport:
+               self_check: bool = False, slot: int = 0, reference: bool = False) -> GradingReport:
     """Reads a file or folder through intake and grades it, with no gradebook: the self-check, the
     benchmarks and tests. A path intake or the reader refuses gets every check's zero with the reason."""
     from grader.intake import IntakeError, from_path, load
@@ -131,12 +136,17 @@ def grade_path(path: Path, assignment: Assignment, config: Config, *, student: s
         raise  # the grader's machine failed, not the upload: never a zero
     except (IntakeError, SubmissionError) as refused:
         return unreadable(assignment, str(refused), student=student, self_check=self_check)
-    return grade(submission, assignment, config, student=student, self_check=self_check, slot=slot)
+    return grade(submission, assignment, config, student=student, self_check=self_check, slot=slot,
+                 reference=reference)
 
 
 def grade(submission: Submission, assignment: Assignment, config: Config, *, student: str | None = None,
-          self_check: bool = False, slot: int = 0) -> GradingReport:
-    """Grades a loaded submission (grader.intake.load). Never raises for anything the submission does."""
+          self_check: bool = False, slot: int = 0, reference: bool = False) -> GradingReport:
+    """Grades a loaded submission (grader.intake.load). Never raises for anything the submission does.
+
+    `reference`: this is the reference solution, graded for the curves that students' reports
+    compare with (GradingContext.reference).
+    """
     started = time.perf_counter()
     report = GradingReport(assignment.name, student, [], grader_version=grader_version(assignment))
     checks = [check for check in assignment.checks if not (self_check and check.hidden)]
@@ -145,7 +155,7 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
     if missing:
         report.notes.append(f"Your file does not define {', '.join(f'{m}()' for m in missing)}: "
                             "the checks that call it score zero.")
-    context = GradingContext(config, assignment, self_check)
+    context = GradingContext(config, assignment, self_check, reference)
     context.secrets["imported_modules"] = sorted(submission.imported_modules)
     # Which hidden images rank the public leaderboard and which the private one: drawn on the
     # trusted side with the instructor's secret, the same for every grading, never in the sandbox.
@@ -201,6 +211,7 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
         report.notes[:0] = [note for note in raised.values() if note][:MAX_ERROR_NOTES]
         for check in checks:
             report.checks.append(_score(check, evidence, logs))
+        report.figures = _figures(assignment, evidence, logs)
     finally:
         for phase_dir in workdir.iterdir():
             release_output_folder(phase_dir / "out")  # unmounts it first where it is a file system
@@ -240,6 +251,16 @@ def _remove_tree(top: Path) -> None:
         os.rmdir(top)
     except OSError as error:
         log.error("could not remove the grading folder %s: %s", top, error)
+
+
+def _figures(assignment: Assignment, evidence: Evidence, logs: list[str]) -> Figures:
+    """The report's figures, read while the phases' folders still exist; a grader bug here costs
+    the pictures, never the grade."""
+    try:
+        return collect_figures(assignment, evidence)
+    except Exception:  # the outermost boundary of the report: recorded for staff
+        logs.append(f"== the report's figures failed inside the grader\n{traceback.format_exc()}")
+        return Figures(missing={"report": "The grader could not draw this report; the course staff have the details."})
 
 
 def _score(check, evidence: Evidence, logs: list[str]) -> CheckResult:
