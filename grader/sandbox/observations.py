@@ -35,14 +35,17 @@ class ObservationError(Exception):
     written for the instructor's log yet safe to show the student."""
 
 
-def read_json(out_dir: Path, name: str, max_bytes: int = 2**20) -> Any:
+def read_json(out_dir: Path, name: str, max_bytes: int = 2**20, *, what: str | None = None) -> Any:
     """The JSON value in `out_dir/name`, a plain file of at most `max_bytes`.
+
+    `what`: how the errors name the file, in the student's words ("the grader's record of what your
+    code did"); without it, by its folder and name, which are the grader's own.
 
     NaN and Infinity, which Python's json accepts, come back as floats: callers decide. Every
     string in it, keys included, is made safe here, where it enters the trusted side
     (grader.text: no control characters, no lone surrogates).
     """
-    shown, data = _read_plain_file(Path(out_dir), name, max_bytes)
+    shown, data = _read_plain_file(Path(out_dir), name, max_bytes, what)
     try:
         return safe_json(json.loads(data.decode("utf-8")))
     except UnicodeDecodeError as error:
@@ -64,14 +67,16 @@ def read_array(
     dtype_kind: str = "f",
     shape: tuple[int | None, ...] | None = None,
     max_bytes: int = 64 * 2**20,
+    what: str | None = None,
 ) -> np.ndarray:
     """The array in the .npy file `out_dir/name`, checked before it is trusted.
 
     `dtype_kind` lists the numpy dtype kinds allowed ("f" float, "fiu" any real number...);
     `shape`, when given, is matched entry by entry, None matching any length. Object and structured
     dtypes are refused and nothing is unpickled. NaN and inf values are returned: callers decide.
+    `what` names the file in the errors, as for read_json ("your answer").
     """
-    shown, data = _read_plain_file(Path(out_dir), name, max_bytes)
+    shown, data = _read_plain_file(Path(out_dir), name, max_bytes, what)
     stream = io.BytesIO(data)
     try:
         version = np.lib.format.read_magic(stream)
@@ -112,11 +117,11 @@ def _expected_kinds(kinds: str) -> str:
     return " or ".join(_KIND_NAMES.get(kind, repr(kind)) for kind in kinds)
 
 
-def _read_plain_file(out_dir: Path, name: str, max_bytes: int) -> tuple[str, bytes]:
+def _read_plain_file(out_dir: Path, name: str, max_bytes: int, what: str | None = None) -> tuple[str, bytes]:
     """(the name to show, the bytes) of the regular file `name` right inside `out_dir`."""
     if not name or name in (".", "..") or "/" in name or "\0" in name:
         raise ObservationError(f"{name!r} is not a plain file name (no slashes, not . or ..).")
-    shown = f"{out_dir.name}/{name}"
+    shown = what or f"{out_dir.name}/{name}"
     path = out_dir / name
     try:
         info = os.lstat(path)

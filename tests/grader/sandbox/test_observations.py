@@ -152,3 +152,11 @@ def test_good_json_loads(out):
     value = {"accuracy": 0.91, "layers": ["conv2d_1", "dense"], "ok": True}
     (out / "results.json").write_text(json.dumps(value))
     assert read_json(out, "results.json") == value
+
+
+@pytest.mark.parametrize("read, name", [(read_array, "probe_outputs.npy"), (read_json, "observations.json")])
+def test_a_reader_told_what_the_file_is_names_it_in_words(out, read, name):
+    os.symlink("/etc/shadow", out / name)
+    with pytest.raises(ObservationError) as raised:
+        read(out, name, what="your answer")
+    assert str(raised.value) == "your answer is a symbolic link; the sandbox must write plain files."
