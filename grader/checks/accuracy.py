@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,6 +15,16 @@ from grader.sandbox.observations import ObservationError, read_array
 SHOWN_STEPS = 200
 """The accuracy a student sees is rounded to 1/200, half a percentage point: one image more or less
 right rarely moves it, so repeated uploads cannot read the hidden labels one at a time."""
+
+
+@dataclass(frozen=True)
+class Readings:
+    """How the grader reads each output form an assignment accepts, in the words of the student's feedback."""
+
+    rows: str
+    """(N, classes) scores or probabilities, e.g. "19 probabilities per pair; the largest is the predicted sum"."""
+    number: str
+    """(N,) or (N, 1), e.g. "one number per pair, rounded to the nearest sum in 0..18"."""
 
 
 def predicted_classes(predictions: np.ndarray, classes: int) -> np.ndarray:
@@ -69,36 +80,46 @@ def _split_measures(evidence: Evidence, right: np.ndarray) -> dict[str, int]:
 
 
 def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], classes: int, what: str, cause: str,
-                    phase: str = "predict", labels: str = "hidden_labels"):
+                    phase: str = "predict", labels: str = "hidden_labels", readings: Readings | None = None):
     """Full points at the high accuracy or more, none at the low one or less, linear between.
 
     `sample` holds the (low, high) thresholds when the course trains on the 8,000-digit
     sample, `full` when it trains on all 60,000 MNIST digits. The points follow the rounded
     accuracy the student is shown, so that they tell no more than the message does; the exact
     counts go to the leaderboard as measures, split into the public and private halves.
+    Predictions are rows of `classes` scores; with `readings`, one number per item too (see
+    predicted_classes), and the message says how the grader read them.
     """
 
     def check(evidence: Evidence) -> Verdict:
         count = observed(evidence, phase, "predicted", step="predict", expect=INTEGER)
         truth = evidence.secrets[labels]
         low, high = full if evidence.secrets.get("full_mnist") else sample
+        rows = (len(truth), classes)
         try:
-            probs = read_array(evidence.phases[phase].out_dir, "predictions.npy", dtype_kind="fiu",
-                               shape=(len(truth), classes))
+            predictions = read_array(evidence.phases[phase].out_dir, "predictions.npy", dtype_kind="fiu",
+                                     shape=None if readings else rows, max_bytes=8 * len(truth) * classes + 4096)
         except ObservationError as error:
             return Verdict(0.0, f"Your model's predictions could not be used: {error}")
+        numbers = predictions.shape in ((len(truth),), (len(truth), 1))
+        if readings is not None and predictions.shape != rows and not numbers:
+            return Verdict(0.0, f"Your model's predictions on {len(truth):,} {what} have shape {predictions.shape}; "
+                                f"expected {rows} ({readings.rows}) or ({len(truth)},) or ({len(truth)}, 1) "
+                                f"({readings.number}).")
         if count != len(truth):
             raise malformed("predicted", f"it says {count:,} predictions, but predictions.npy holds {len(truth):,}")
-        if not np.all(np.isfinite(probs)):
+        if not np.all(np.isfinite(predictions)):
             return Verdict(0.0, f"Your model's predictions on {what} contain NaN or infinity. "
                                 "Likely cause: training diverged (learning rate too high?) or a division by zero.")
-        right = predicted_classes(probs, classes) == truth
+        right = predicted_classes(predictions, classes) == truth
         correct = int(right.sum())
         accuracy = shown_accuracy(correct, len(truth))
         fraction = (accuracy - low) / (high - low)
         message = (f"Accuracy on {len(truth):,} {what}: about {accuracy:.1%} (rounded to half a point, so that "
                    f"repeated uploads cannot read the hidden labels one by one). "
                    f"Full points from {high:.1%}, none at {low:.1%} or below.")
+        if readings is not None:
+            message += f" Read as {readings.number if numbers else readings.rows}."
         if fraction < 1:
             message += f" Likely cause: {cause}"
         measures = {"correct": correct, "total": len(truth), **_split_measures(evidence, right)}

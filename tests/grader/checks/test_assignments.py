@@ -92,9 +92,9 @@ MALFORMED = [
     ("mnist_convnet", "predict", ("predicted",), "2000", "accuracy on hidden digits after the course recipe",
      "got a string ('2000'), expected an integer"),
     ("digit_adder", "build", ("model", "output_shapes"), [[None, "19"]], "inputs: two (None, 28, 28, 1) images; "
-                                                                         "output (None, 19)",
+                                                                         "output (None, 19) or one number per pair",
      "got a string ('19') at [0][1], expected a list of shapes"),
-    ("digit_adder", "build", ("device",), 2, "outputs are probabilities of the sums 0..18",
+    ("digit_adder", "build", ("device",), 2, "output: probabilities of the sums 0..18, or the sum",
      '"device" is the integer 2; expected a string'),
     ("lenet5", "build", ("c3_reacts",), "all", "C3 follows the connection table",
      '"c3_reacts" from your code\'s observations: got a string (\'all\'), expected a list of 6 rows of true/false'),
