@@ -441,6 +441,9 @@ def _difference_picture(number: int, difference: Difference, total: int) -> Pict
         _png(figure), f"Your conv2d output, the expected output and their difference for {case}.")
 
 
+HIDDEN_PICTURES = frozenset({"confusion", "robustness"})
+"""The pictures made from Figures.HIDDEN (hidden digits): a page that withholds those leaves these out."""
+
 DRAWERS: tuple[Callable[[Figures], Iterable[Picture]], ...] = (
     kernels, feature_maps, learning_curves, confusion, robustness, differences)
 """Report order: what the network learned, how it trained, how it does, then conv_ops's answers."""
