@@ -1,26 +1,43 @@
-"""`scoreboard`, `export` and `assignments`: what the gradebook holds, under the course's policy."""
+"""`report`, `scoreboard`, `export` and `assignments`: what the gradebook holds, under the course's policy."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+
+import numpy as np
 
 from grader.assignment import assignment_names, load_assignment
 from grader.cli.options import add_store_options
 from grader.config import Config
 from grader.course.current import course_of
-from grader.course import final_grades_of, local_text
+from grader.course import Course, due_for, final_grades_of, local_text, released
 from grader.grading import phase_envelope
 from grader.leaderboard import part_caption
-from grader.present import percent_text, score_text, size_text
+from grader.pictures.figures import Figures
+from grader.present import percent_text, plural, score_text, size_text
 from grader.standings import accuracy_boards, standings
+from grader.results import CheckResult
 from grader.store import Gradebook
+from grader.store.rows import ExtensionRow, GradingRow, SubmissionRow
 
 EXPORT_FORMATS = ("csv", "gradescope", "canvas")
 
 
 def add_commands(add) -> None:
+    report = add("report", cmd_report, "write the feedback report of a submission's grading (the checks, the layer "
+                 "table, the pictures) as DIR/report.html with its PNGs beside it")
+    report.add_argument("submission", type=int, nargs="?", metavar="SUBMISSION_ID",
+                        help="the submission (or give --student and --assignment)")
+    report.add_argument("--student", "-s", help="with --assignment: the student's submission that counts")
+    report.add_argument("--assignment", "-a")
+    report.add_argument("--grading", type=int, metavar="G", help="that grading of the submission (default: the "
+                        "current one, which students see; `history` lists them)")
+    report.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write into (made if needed)")
+    add_store_options(report)
+
     export = add("export", cmd_export, "export final grades: CSV, Gradescope's results.json, or Canvas's grade import")
     export.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     export.add_argument("--assignment", "-a")
@@ -115,3 +132,95 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
         print(f"Left out (the grader failed on the submission that counts; regrade it): {', '.join(left_out)}",
               file=sys.stderr)
     return 0
+
+
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    named = (args.student is not None, args.assignment is not None)
+    if (args.submission is not None and any(named)) or (args.submission is None and not all(named)):
+        raise ValueError("Expected a SUBMISSION_ID, or --student and --assignment together "
+                         "(the student's submission that counts).")
+    started = time.perf_counter()
+    course = course_of(config)
+    with Gradebook(config.db_url) as gradebook:
+        submission_id = args.submission if args.submission is not None else \
+            counted_submission(gradebook, course, args.student, load_assignment(args.assignment).name)
+        submission = gradebook.submission(submission_id)
+        grading = _grading(gradebook.gradings(submission_id), submission, args.grading)
+        figures = gradebook.figures(submission_id, grading.id)
+        if figures is None:
+            raise ValueError(f"Grading {grading.id} of submission {submission_id} has no report: it was made before "
+                             f"the grader drew reports (grader {grading.grader_version}). Regrade it to get one: "
+                             f"python -m grader regrade {submission_id}")
+        checks = gradebook.check_results(submission_id, grading.id)
+        extensions = gradebook.extensions()
+
+    from grader.pictures.draw import draw  # matplotlib only for the command that draws
+    from grader.pictures.page import write_report
+
+    pictures = draw(figures)
+    graded = f", {local_text(course, grading.graded_at)}" if grading.graded_at else ""
+    who = (f"{submission.student_id}, submission {submission.id} ({submission.filename}), submitted "
+           f"{local_text(course, submission.submitted_at)}; grading {grading.id} by grader "
+           f"{grading.grader_version}{graded}.")
+    page = write_report(args.out, title=f"{submission.assignment}: feedback report", who=who, figures=figures,
+                        checks=checks, notes=grading.notes, withheld=None, pictures=pictures,
+                        staff_line=staff_line(course, submission, grading, figures, checks, config, extensions))
+    seconds = time.perf_counter() - started
+    sizes = [(page, page.stat().st_size)] + [(args.out / f"{p.name}.png", len(p.png)) for p in pictures]
+    print(f"Wrote the report of submission {submission.id}, grading {grading.id}, to {page} "
+          f"({plural(len(pictures), 'picture')}, {size_text(sum(size for _, size in sizes))} in all, {seconds:.1f} s):")
+    for path, size in sizes:
+        print(f"  {path.name:24} {size_text(size):>10}")
+    return 0
+
+
+def counted_submission(gradebook: Gradebook, course: Course, student: str, assignment: str) -> int:
+    """The student's submission of the assignment that counts under the course's policy (grader.course.final)."""
+    grades = [grade for grade in final_grades_of(gradebook, course, assignment) if grade.student_id == student]
+    if not grades:
+        raise LookupError(f"{student} has no graded submission of {assignment} in the gradebook.")
+    if grades[0].submission_id is None:
+        raise ValueError(f"No submission of {student} for {assignment} counts: {grades[0].why}; "
+                         "give a SUBMISSION_ID to see one of them.")
+    return grades[0].submission_id
+
+
+def _grading(gradings: list[GradingRow], submission: SubmissionRow, grading_id: int | None) -> GradingRow:
+    """The grading to report on: `grading_id`, else the current one; one with a report to show, or an error."""
+    if not gradings:
+        raise ValueError(f"Submission {submission.id} is not graded yet (it is {submission.status}).")
+    if grading_id is None:
+        chosen = next((g for g in gradings if g.is_current), gradings[-1])
+    else:
+        found = [g for g in gradings if g.id == grading_id]
+        if not found:
+            raise LookupError(f"Submission {submission.id} has no grading {grading_id}; its gradings are "
+                              f"{', '.join(str(g.id) for g in gradings)}.")
+        chosen = found[0]
+    if chosen.status == "error":
+        raise ValueError(f"Grading {chosen.id} of submission {submission.id} is a grader error, so it has no report. "
+                         f"Regrade it: python -m grader regrade {submission.id}")
+    return chosen
+
+
+def staff_line(course: Course, submission: SubmissionRow, grading: GradingRow, figures: Figures,
+               checks: list[CheckResult], config: Config, extensions: list[ExtensionRow]) -> str:
+    """For staff: that the page shows everything, whether the student sees the hidden results (and the
+    figures of hidden digits) yet, and whether this grading is the one the student sees."""
+    line = "For staff: this report shows everything, hidden checks and figures of hidden digits included."
+    hidden = any(check.hidden for check in checks) or any(_present(getattr(figures, name)) for name in Figures.HIDDEN)
+    if hidden:
+        if released(course, submission.student_id, submission.assignment, config.now(), extensions):
+            line += f" {submission.student_id} sees them now."
+        else:
+            due = due_for(course, submission.student_id, submission.assignment, extensions)
+            line += (f" {submission.student_id} does not see them yet: they appear after the due date, "
+                     f"{local_text(course, due)}.")
+    if not grading.is_current:
+        line += (f" This is grading {grading.id}, not the current one ({submission.grading.id}), which is the one "
+                 "the student sees." if submission.grading else f" This is grading {grading.id}.")
+    return line
+
+
+def _present(value) -> bool:
+    return value is not None and (isinstance(value, np.ndarray) or len(value) > 0)
