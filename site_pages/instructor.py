@@ -1,4 +1,4 @@
-"""Instructor: final grades with real names, submissions with their history and regrades, extensions, exports."""
+"""Instructor: final grades with real names, submissions with their history, reports and regrades, extensions, exports."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from grader.course import Course, CourseError, FinalGrade, due_for, final_grades
 from grader.export import export
 from grader.intake import safe_filename
 from grader.present import check_changes, plural, score_text, size_text
+from grader.results import CheckResult
 from grader.roster import RosterError, import_roster, read_roster, write_tokens
 from grader.store import Gradebook
 from grader.store.rows import ExtensionRow, GradingRow, SubmissionRow
-from site_pages import common
+from site_pages import common, report
 
 EVERY_ASSIGNMENT = "every assignment"
 EVERY_STUDENT = "every student"
@@ -251,6 +252,47 @@ def show_history(reader: Gradebook, gradebook: Gradebook, course: Course, submis
     if grading.instructor_log:
         st.caption("Instructor log (never shown to the student)")
         st.code(grading.instructor_log, language=None)
+    if grading.status == "done":
+        show_report(reader, course, submission, grading, checks)
+
+
+def students_see_line(course: Course, submission: SubmissionRow, grading: GradingRow, granted: list[ExtensionRow],
+                      at: datetime) -> str:
+    """What of this report the student sees now: whether it is their current grading, and whether the
+    figures of hidden digits are shown to them yet."""
+    if not grading.is_current:
+        return (f"The student sees the current grading's report, not this one (grading #{grading.id} is not "
+                "current).")
+    if submission.status in common.PENDING:
+        return "The student sees neither feedback nor report until the regrade waiting for this submission is done."
+    if common.withheld_sentence(course, submission.student_id, submission.assignment, at, granted) is None:
+        return "The student sees this report as it is here, the figures of hidden digits included."
+    due = due_for(course, submission.student_id, submission.assignment, granted)
+    return ("The student sees this report without the figures of hidden digits (confusion matrix, robustness) "
+            f"until their hidden results are released, after {local_text(course, due)}.")
+
+
+def show_report(reader: Gradebook, course: Course, submission: SubmissionRow, grading: GradingRow,
+                checks: list[CheckResult]) -> None:
+    """The grading's whole report (hidden figures included), what the student sees of it, and a zip of
+    report.html with its PNGs, as `python -m grader report` writes them."""
+    st.subheader(f"Report of grading #{grading.id}")
+    top = st.container()
+    shown = report.show(submission.id, grading.id, checks, hidden_shown=True)
+    if shown is None:
+        return
+    student = reader.student(submission.student_id)
+    name = None if student is None else student.display_name
+    who = f"{submission.student_id} ({name})" if name else submission.student_id
+    seen = students_see_line(course, submission, grading, reader.extensions(), common.now())
+    top.caption(seen)
+    top.download_button(
+        "Download the report (report.html and its PNGs, zip)",
+        functools.partial(report.zip_of, submission.id, grading.id, checks=checks, notes=grading.notes, who=who,
+                          title=f"{submission.assignment}: submission #{submission.id}, grading #{grading.id}",
+                          staff_line=seen),
+        file_name=f"report-{submission.id}-{grading.id}.zip", mime="application/zip", on_click="ignore",
+        key=f"report_zip_{grading.id}")
 
 
 def show_regrade(reader: Gradebook, gradebook: Gradebook, assignments: list[str]) -> None:

@@ -1,11 +1,13 @@
-"""My submissions: per assignment the final grade and which submission counts, then every submission's feedback."""
+"""My submissions: the final grade per assignment and which submission counts, then a submission's feedback and report."""
 
 import pandas as pd
 import streamlit as st
 
 from grader.course import FinalGrade, final_grades
 from grader.present import score_text
-from site_pages import common
+from grader.store import Gradebook
+from grader.store.rows import SubmissionRow
+from site_pages import common, report
 
 
 def grade_lines(grade: FinalGrade, withheld: bool) -> list[str]:
@@ -81,7 +83,21 @@ def show_submissions(student_id: str, polling: bool) -> None:
     by_id = {s.id: s for s in reversed(submissions)}
     chosen = st.selectbox("Feedback for submission", list(by_id), key="feedback_for", format_func=lambda i: (
         f"#{i} · {by_id[i].assignment} · {by_id[i].submitted_at:%Y-%m-%d %H:%M} UTC"))
-    common.show_feedback(gradebook, by_id[chosen], withheld[by_id[chosen].assignment])
+    submission = by_id[chosen]
+    common.show_feedback(gradebook, submission, withheld[submission.assignment])
+    show_report(gradebook, submission, withheld[submission.assignment])
+
+
+def show_report(gradebook: Gradebook, submission: SubmissionRow, withheld: str | None) -> None:
+    """The report of the grading the student sees, under its feedback: its hidden figures withheld as
+    its hidden checks are, until the course releases them."""
+    if submission.status != "done" or submission.grading is None or submission.grading.status != "done":
+        return  # still being graded (its feedback says so), or a grader error: nothing was drawn
+    checks = gradebook.check_results(submission.id)
+    if withheld is not None:
+        checks = [check for check in checks if not check.hidden]
+    with st.expander(report.STUDENT_TITLE):
+        report.show(submission.id, submission.grading.id, checks, hidden_shown=withheld is None)
 
 
 st.title("My submissions")

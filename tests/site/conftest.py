@@ -1,16 +1,19 @@
-"""Gradebooks for the site's tests: an empty one and a small graded class where GRADER_DB_URL points, a course
-file and a clock the test controls."""
+"""Gradebooks for the site's tests: an empty one and a small graded class where GRADER_DB_URL points, a report's
+figures made by hand, a course file and a clock the test controls."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
+from streamlit.runtime.media_file_manager import MediaFileManager
 
 from grader.assignment import load_assignment
 from grader.intake import Artifact
+from grader.pictures.figures import FeatureMaps, Figures, LayerRow, LearningCurves, RobustnessCurve
 from grader.results import CheckResult, GradingReport
 from grader.store import Gradebook
 
@@ -18,6 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT_NAME = "<script>alert(1)</script>"
 IMG_FILENAME = "<img src=x onerror=alert(1)>.py"
 HTML_MESSAGE = "Layer 'conv1': got <b>(None, 24, 24, 4)</b>, expected (None, 28, 28, 4)."
+IMG_LAYER = "<img src=x onerror=alert(1)>"
+"""A layer name Keras accepts (it refuses only "/") that a browser would run as HTML."""
 SITE_ENV = ("GRADER_DB_URL", "GRADER_INSTRUCTOR_PASSWORD", "GRADER_RATE_LIMIT", "GRADER_RATE_WINDOW_S",
             "GRADER_UPLOAD_MAX_MB", "GRADER_COURSE", "GRADER_CLOCK_FILE")
 SEEDED_AT = datetime(2025, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -79,6 +84,35 @@ def report(assignment: str, fractions: dict[int, float], seconds: float, measure
                          execution_seconds=seconds, grader_version="test-v1", instructor_log="instructor-only log")
 
 
+def report_figures() -> Figures:
+    """A small model's report, made by hand: a layer table with a wrong cell (on "conv1", the layer
+    HTML_MESSAGE is about), kernels, feature maps, curves, and the figures of hidden digits
+    (confusion matrix, robustness); the differences are missing, with a reason."""
+    rng = np.random.default_rng(0)
+    digit = np.zeros((2, 28, 28), np.uint8)
+    digit[0, 8:20, 12:16] = 255
+    digit[1, 11:23, 15:19] = 255
+    confusion = np.diag(np.full(10, 90)) + 1
+    levels = {"shift": (0, 1, 2, 3, 4), "rotation": (0, 10, 20, 30), "noise": (0, 0.25, 0.5)}
+    return Figures(
+        layers=(LayerRow("image", "InputLayer", [None, 28, 28, 1], 0),
+                LayerRow("conv1", "Conv2D", [None, 24, 24, 4], 104, [None, 28, 28, 4], 104),
+                LayerRow(IMG_LAYER, "Dense", [None, 10], 1290, [None, 10], 1000)),
+        kernel_layer="conv1", kernels=rng.normal(size=(5, 5, 1, 4)).astype("float32"),
+        digit=digit, shift_pixels=(3, 3),
+        feature_maps=(FeatureMaps("conv1", "Conv2D", rng.random((24, 24, 4)), rng.random((24, 24, 4)), 4),),
+        curves=LearningCurves(loss=(1.2, 0.6, 0.4, 0.35), accuracy=(0.6, 0.8, 0.88, 0.9),
+                              val_loss=(1.0, 0.5, 0.45, 0.5), val_accuracy=(0.65, 0.82, 0.86, 0.85),
+                              train_size=7200, validation_size=800),
+        confusion=confusion,
+        robustness=tuple(RobustnessCurve(t, lv, tuple(0.95 - 0.1 * i for i in range(len(lv))), 300)
+                         for t, lv in levels.items()),
+        reference_robustness=tuple(RobustnessCurve(t, lv, tuple(0.98 - 0.05 * i for i in range(len(lv))), 300)
+                                   for t, lv in levels.items()),
+        missing={"differences": "this assignment has no worked examples"},
+    )
+
+
 def add(gradebook: Gradebook, student_id: str, assignment: str, filename: str, content: bytes,
         submitted_at: datetime = SEEDED_AT) -> int:
     """Stores an upload as the site does (received at `submitted_at`) and returns its id."""
@@ -95,6 +129,21 @@ def fresh_streamlit_caches():
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def media(monkeypatch) -> dict[str, tuple[str, bytes]]:
+    """What the page sends the browser as media (st.image's pictures), as (mimetype, bytes) by URL."""
+    sent = {}
+    original = MediaFileManager.add
+
+    def add(self, data, mimetype, coordinates, *args, **kwargs):
+        url = original(self, data, mimetype, coordinates, *args, **kwargs)
+        sent[url] = (mimetype, data)
+        return url
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    return sent
 
 
 @pytest.fixture

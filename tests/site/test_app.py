@@ -3,18 +3,25 @@ course around them (late penalty, extensions, windows, daily limits, release of 
 
 import ast
 import hashlib
+import io
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from grader.config import Config
 from grader.course import parse_course
 from grader.intake import Artifact
 from grader.leaderboard import part_caption
+from grader.pictures.draw import draw
+from grader.pictures.figures import LayerRow
+from grader.pictures.page import HIDDEN_FIGURE, NO_FIGURES
 from site_pages import common
-from tests.site.conftest import (AFTER_DUE, BEFORE_DUE, HTML_MESSAGE, IMG_FILENAME, REPO_ROOT, SCRIPT_NAME, SEEDED_AT,
-                                 TOTALS, report)
+from site_pages import report as site_report
+from tests.site.conftest import (ADDER_MEASURES, AFTER_DUE, BEFORE_DUE, HTML_MESSAGE, IMG_FILENAME, IMG_LAYER,
+                                 REPO_ROOT, SCRIPT_NAME, SEEDED_AT, TOTALS, report, report_figures)
 
 PAGES = ("scoreboard", "analytics", "my_submissions", "submit", "instructor")
 CONV_OPS = (REPO_ROOT / "reference" / "conv_ops.py").read_bytes()
@@ -594,3 +601,105 @@ def test_the_daily_limit_is_the_courses_and_counts_days_in_its_timezone(seeded, 
     upload(at, "conv_ops", "three.py", b"x = 3\n")
     assert not at.error and values(at.success)[0].endswith("is queued for grading.")
     assert len(seeded.gradebook.submissions(student_id="s002", assignment="conv_ops")) == 4
+
+
+# --- the feedback report ---
+
+def with_report(seeded, student: str, assignment: str, fractions: dict[int, float]):
+    """Grades the student's submission again, this time with report_figures(); returns those figures."""
+    figures = report_figures()
+    seeded.gradebook.record_report(seeded.submissions[student, assignment], replace(
+        report(assignment, fractions, seconds=10.0, measures=ADDER_MEASURES.get(student)), figures=figures))
+    return figures
+
+
+def shown_pictures(at: AppTest, media: dict) -> list[tuple[str, bytes]]:
+    """Each picture on the page: its alt text and the bytes the browser was sent for it."""
+    return [(image.proto.imgs[0].alt, media[image.proto.imgs[0].url][1]) for image in at.get("image")]
+
+
+def layer_rows(at: AppTest) -> dict:
+    table = next(d.value for d in at.dataframe if "expected shape" in d.value.columns)
+    return table.set_index("layer").to_dict("index")
+
+
+def test_the_report_is_under_the_feedback_and_withholds_hidden_figures_until_the_due_date(seeded, course, clock,
+                                                                                          media):
+    course()
+    clock(BEFORE_DUE)
+    figures = with_report(seeded, "s002", "digit_adder", {2: 0.6})  # the hidden check says HTML_MESSAGE
+    at = sign_in(open_page("my_submissions"), seeded.tokens["s002"])
+    at.selectbox(key="feedback_for").select(seeded.submissions["s002", "digit_adder"]).run()
+
+    assert site_report.STUDENT_TITLE in [e.label for e in at.expander]
+    public = draw(figures.without_hidden(HIDDEN_FIGURE))
+    pictures = shown_pictures(at, media)
+    assert [alt for alt, _ in pictures] == [p.alt for p in public]
+    assert len(pictures) == len(draw(figures)) - 2, "no confusion matrix, no robustness"
+    for _, png in pictures:
+        assert Image.open(io.BytesIO(png)).format == "PNG"
+    assert "Confusion matrix: made from the hidden digits, it appears with the hidden checks' results." in texts(at)
+    assert "Robustness: made from the hidden digits, it appears with the hidden checks' results." in texts(at)
+    assert "Got against expected: this assignment has no worked examples." in texts(at)
+    rows = layer_rows(at)
+    assert rows["conv1"]["output shape"] == "✗ (None, 24, 24, 4)"
+    assert rows["conv1"]["expected shape"] == "(None, 28, 28, 4)"
+    assert rows["conv1"]["what the checks say"] == "", "the message is the hidden check's"
+    assert rows[IMG_LAYER]["trainable parameters"] == "✗ 1,290"
+    assert_no_html(at)
+
+    clock(AFTER_DUE)
+    at.run()
+    assert [alt for alt, _ in shown_pictures(at, media)] == [p.alt for p in draw(figures)]
+    assert HIDDEN_FIGURE not in texts(at)
+    assert layer_rows(at)["conv1"]["what the checks say"] == HTML_MESSAGE.removeprefix("Layer 'conv1': ")
+
+
+def test_a_grading_from_before_reports_says_so(seeded):
+    at = sign_in(open_page("my_submissions"), seeded.tokens["s001"])
+    assert NO_FIGURES in values(at.text)
+    assert not at.get("image")
+
+
+def test_a_grader_error_or_a_waiting_submission_has_no_report(seeded):
+    at = sign_in(open_page("my_submissions"), seeded.tokens["s004"])
+    for key in ("lenet5", "mnist_convnet"):
+        at.selectbox(key="feedback_for").select(seeded.submissions["s004", key]).run()
+        assert site_report.STUDENT_TITLE not in [e.label for e in at.expander]
+
+
+def test_a_report_that_cannot_be_drawn_leaves_the_feedback_standing(seeded, monkeypatch):
+    with_report(seeded, "s001", "digit_adder", {})
+
+    def broken(figures):
+        raise RuntimeError("a drawing bug")
+    monkeypatch.setattr(site_report, "draw", broken)
+    at = sign_in(open_page("my_submissions"), seeded.tokens["s001"])
+    at.selectbox(key="feedback_for").select(seeded.submissions["s001", "digit_adder"]).run()
+    assert values(at.warning) == [site_report.NOT_DRAWN]
+    assert [(m.label, m.value) for m in at.metric] == [("Score", "20/20")]
+
+
+def test_the_layer_table_marks_wrong_cells_and_keeps_a_row_for_a_layer_the_model_lacks():
+    layers = (LayerRow("c1", "Conv2D", [None, 28, 28, 6], 156, [None, 28, 28, 6], 156),
+              LayerRow("s2", "AveragePooling2D", None, 0, [None, 14, 14, 6], None),
+              LayerRow("pair", "Concatenate", [[None, 10], [None, 10]], None))
+    messages = {"s2": ["output shape got (None, 12, 12, 6), expected (None, 14, 14, 6)."],
+                "c3": ["Your model has no layer named 'c3'."]}
+    table = site_report.layer_table(layers, messages).set_index("layer")
+    assert table.loc["c1"].tolist() == ["Conv2D", "(None, 28, 28, 6)", "(None, 28, 28, 6)", "156", "156", ""]
+    assert table.loc["s2"].tolist() == ["AveragePooling2D", "✗ -", "(None, 14, 14, 6)", "0", "",
+                                        "output shape got (None, 12, 12, 6), expected (None, 14, 14, 6)."]
+    assert table.loc["pair", "output shape"] == "[(None, 10), (None, 10)]"
+    assert table.loc["c3"].tolist() == ["not in your model", "", "", "", "", "Your model has no layer named 'c3'."]
+
+
+def test_staff_see_the_whole_report_and_whether_the_student_sees_its_hidden_figures_yet(seeded, course, clock):
+    course()
+    clock(BEFORE_DUE)
+    figures = with_report(seeded, "s002", "digit_adder", {2: 0.6})
+    at = signed_in_instructor()
+    at.selectbox(key="instructor_submission").select(seeded.submissions["s002", "digit_adder"]).run()
+    assert [image.proto.imgs[0].alt for image in at.get("image")] == [p.alt for p in draw(figures)]
+    assert ("The student sees this report without the figures of hidden digits (confusion matrix, robustness) "
+            "until their hidden results are released, after 2025-12-10 23:59 (Asia/Shanghai).") in values(at.caption)

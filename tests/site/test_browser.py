@@ -1,6 +1,7 @@
 """The site in a real browser: headless Chromium against `streamlit run`, with a worker grading the upload, and a
 clock the test moves past a due date."""
 
+import io
 import os
 import re
 import signal
@@ -11,10 +12,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+from dataclasses import replace
+
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.site.conftest import AFTER_DUE, BEFORE_DUE, IMG_FILENAME, REPO_ROOT, SCRIPT_NAME, TOTALS
+from grader.pictures.draw import draw
+from site_pages.report import STUDENT_TITLE
+from tests.site.conftest import (AFTER_DUE, BEFORE_DUE, IMG_FILENAME, REPO_ROOT, SCRIPT_NAME, TOTALS, report,
+                                 report_figures)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -71,9 +78,9 @@ def grid(page: Page, index: int) -> list[list[str]]:
             if row.locator("[role=gridcell]").count()]
 
 
-@pytest.fixture
-def site(seeded, tmp_path):
-    """The site and one grading worker on the seeded gradebook, on loopback; yields the site's URL."""
+def serve(seeded, tmp_path: Path, *, worker: bool):
+    """The site on the seeded gradebook, on loopback, and a grading worker beside it where `worker`; yields
+    the site's URL."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install_system_packages.sh (Debian's chromium).")
     port = free_port()
@@ -81,22 +88,35 @@ def site(seeded, tmp_path):
     env = {**os.environ, "GRADER_DB_URL": seeded.url, "GRADER_SECRET": "browser-test",
            "GRADER_INSTRUCTOR_PASSWORD": INSTRUCTOR_PASSWORD, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     server_log, worker_log = tmp_path / "streamlit.log", tmp_path / "worker.log"
-    server = start([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-                    "--server.port", str(port), "--server.headless", "true",
-                    # Watching the checkout (with .venv) for edits overflows inotify and slows every page.
-                    "--server.fileWatcherType", "none"], server_log, env)
-    # Two threads: the seeded class has a submission waiting that need not hold up the test's upload.
-    worker = start([sys.executable, "-m", "grader", "worker", "--db", seeded.url, "--workers", "2", "--poll", "0.5"],
-                   worker_log, env)
+    processes = [start([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+                        "--server.port", str(port), "--server.headless", "true",
+                        # Watching the checkout (with .venv) for edits overflows inotify and slows every page.
+                        "--server.fileWatcherType", "none"], server_log, env)]
+    if worker:
+        # Two threads: the seeded class has a submission waiting that need not hold up the test's upload.
+        processes.append(start([sys.executable, "-m", "grader", "worker", "--db", seeded.url, "--workers", "2",
+                                "--poll", "0.5"], worker_log, env))
     try:
-        wait_until_healthy(url, server, server_log)
+        wait_until_healthy(url, processes[0], server_log)
         yield url
     finally:
-        stop(server)
-        stop(worker)
+        for process in processes:
+            stop(process)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for log in (server_log, worker_log):  # beside the screenshots, for a failure in CI
+        for log in (server_log, worker_log)[:len(processes)]:  # beside the screenshots, for a failure in CI
             (SCREENSHOTS / log.name).write_bytes(log.read_bytes())
+
+
+@pytest.fixture
+def site(seeded, tmp_path):
+    """The site and one grading worker on the seeded gradebook; yields the site's URL."""
+    yield from serve(seeded, tmp_path, worker=True)
+
+
+@pytest.fixture
+def site_without_worker(seeded, tmp_path):
+    """The site alone on the seeded gradebook, for what needs nothing graded while the test runs."""
+    yield from serve(seeded, tmp_path, worker=False)
 
 
 def test_scoreboard_upload_graded_by_the_worker_analytics_and_instructor(site, seeded):
@@ -197,5 +217,49 @@ def test_a_student_sees_the_hidden_result_only_after_the_due_date(before_the_add
             expect(page.get_by_test_id("stMetricValue")).to_have_text("14/20")
             expect(page.get_by_text("appear here after your due date")).to_have_count(0)
             page.screenshot(path=SCREENSHOTS / "my_submissions_after_due.png", full_page=True)
+        finally:
+            browser.close()
+
+
+REPORT_IMAGES = "[data-testid=stExpander] img"
+DECODED = """selector => [...document.querySelectorAll(selector)].filter(
+    image => image.complete && image.naturalWidth > 0 && image.naturalHeight > 0).length"""
+"""How many images under the selector the browser has loaded and decoded."""
+
+
+@pytest.fixture
+def graded_with_a_report(seeded):
+    """s001's digit adder graded again, with a report (set up ahead of `site_without_worker`); its figures."""
+    figures = report_figures()
+    seeded.gradebook.record_report(seeded.submissions["s001", "digit_adder"],
+                                   replace(report("digit_adder", {}, seconds=10.0), figures=figures))
+    return figures
+
+
+def test_a_student_opens_the_report_and_the_browser_decodes_every_picture(graded_with_a_report, site_without_worker,
+                                                                          seeded):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    expected = draw(graded_with_a_report)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            dialogs: list[str] = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(f"{site_without_worker}/my_submissions")
+            sign_in(page, seeded.tokens["s001"])
+            page.get_by_text(STUDENT_TITLE, exact=True).click(timeout=30_000)
+            images = page.locator(REPORT_IMAGES)
+            expect(images).to_have_count(len(expected), timeout=30_000)
+            page.wait_for_function(f"({DECODED})({REPORT_IMAGES!r}) === {len(expected)}", timeout=30_000)
+            assert images.evaluate_all("images => images.map(image => image.alt)") == [p.alt for p in expected]
+            sizes = images.evaluate_all("images => images.map(image => [image.naturalWidth, image.naturalHeight])")
+            assert sizes == [list(Image.open(io.BytesIO(p.png)).size) for p in expected], "each PNG as drawn"
+            # The report alone, in a window tall enough for all of it: the page scrolls inside Streamlit's own
+            # container, which cuts a full-page shot at the window's height.
+            page.set_viewport_size({"width": 1400, "height": 4000})
+            page.get_by_test_id("stExpander").filter(has_text=STUDENT_TITLE).screenshot(path=SCREENSHOTS / "report.png")
+            assert dialogs == []
+            assert page.locator("img[src=x]").count() == 0
         finally:
             browser.close()

@@ -3,17 +3,21 @@
 import csv
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from grader.intake import Artifact
+from grader.pictures.draw import draw
+from grader.pictures.page import NO_FIGURES
 from grader.store import Gradebook
-from tests.site.conftest import IMG_FILENAME, REPO_ROOT, SCRIPT_NAME, report
+from tests.site.conftest import IMG_FILENAME, IMG_LAYER, REPO_ROOT, SCRIPT_NAME, report, report_figures
 
 PASSWORD = "pw"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -232,6 +236,46 @@ def test_regrade_by_student_assignment_or_everything_after_a_confirmation(school
     assert texts(at.success) == [f"{len(queued)} submissions queued for grading again."]
     statuses = {key: school.gradebook.submission(i).status for key, i in school.submissions.items()}
     assert {key for key, status in statuses.items() if status == "queued"} == queued
+
+
+# --- the report ---
+
+def test_a_grading_shows_its_whole_report_and_downloads_it_as_a_zip(school, downloads, media):
+    submission = school.submissions["s001", "conv_ops"]
+    figures = report_figures()
+    grading = school.gradebook.record_report(submission, replace(report("conv_ops", {}, seconds=9.0), figures=figures))
+    at = choose(signed_in(), submission)
+
+    assert f"Report of grading #{grading}" in texts(at.subheader)
+    alts = [image.proto.imgs[0].alt for image in at.get("image")]
+    assert alts == [picture.alt for picture in draw(figures)], "hidden figures included: staff see everything"
+    assert "The student sees this report as it is here, the figures of hidden digits included." in texts(at.caption)
+
+    folder = f"report-{submission}-{grading}"
+    archive = zipfile.ZipFile(io.BytesIO(downloads[f"{folder}.zip"]()))
+    html = archive.read(f"{folder}/report.html").decode()
+    pictures = [name for name in archive.namelist() if name.endswith(".png")]
+    assert len(pictures) == len(alts)
+    for name in pictures:
+        assert f'src="{name.removeprefix(folder + "/")}"' in html
+        assert Image.open(io.BytesIO(archive.read(name))).format == "PNG"
+    assert IMG_LAYER not in html and "&lt;img src=x" in html
+
+
+def test_an_earlier_grading_says_the_student_sees_another_and_one_without_figures_has_no_zip(school, downloads):
+    submission = school.submissions["s001", "conv_ops"]
+    with_figures = school.gradebook.record_report(submission, replace(report("conv_ops", {}, seconds=9.0),
+                                                                      figures=report_figures()))
+    school.gradebook.revert(submission, school.gradings["second"])
+    at = choose(signed_in(), submission)
+    assert NO_FIGURES in texts(at.text)
+    assert not [name for name in downloads if name.startswith("report-")]
+
+    at.selectbox(key=f"instructor_grading_{submission}").select(with_figures)
+    at = ran(at)
+    assert (f"The student sees the current grading's report, not this one (grading #{with_figures} is not current)."
+            in texts(at.caption))
+    assert f"report-{submission}-{with_figures}.zip" in downloads
 
 
 # --- extensions ---
