@@ -1,6 +1,24 @@
 """Describes a student's Keras model as plain data: layers, shapes, parameters, configuration."""
 
+import contextlib
 import math
+
+REPORT_LAYERS = 12
+"""Convolution and pooling layers whose feature maps the report shows, at most; REPORT_MAPS maps of
+each, at most REPORT_SIDE x REPORT_SIDE (larger maps are subsampled)."""
+REPORT_MAPS = 16
+REPORT_SIDE = 64
+KERNEL_SIDE = 16
+"""The first convolution's kernels the report shows: at most KERNEL_SIDE x KERNEL_SIDE, the first
+KERNEL_INPUTS input channels and the first KERNELS kernels."""
+KERNEL_INPUTS = 4
+KERNELS = 64
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+MAX_EPOCHS = 1000
+"""Epochs of history kept, at most."""
+SPATIAL_KINDS = ("Conv", "Pool")
+"""Keras layer classes whose names hold these are the report's convolution and pooling layers;
+the student's own layer classes with a (batch, height, width, maps) output are too (LeNet-5's C3, S2)."""
 
 CONFIG_KEYS = ("activation", "filters", "kernel_size", "strides", "padding", "dilation_rate", "groups",
                "pool_size", "units", "rate", "use_bias")
@@ -115,7 +133,8 @@ def describe_phase(probe, builder: str, key: str = "model"):
 
 
 def train_with_recipe(probe, builder: str, pad: int = 0):
-    """Trains the student's model with the course's fixed recipe on the public split; saves the weights."""
+    """Trains the student's model with the course's fixed recipe on the training digits, with the
+    held-out validation digits for the learning curves; saves the weights and the history."""
     import keras
 
     from device import describe_device
@@ -126,18 +145,48 @@ def train_with_recipe(probe, builder: str, pad: int = 0):
         return
     recipe = probe.args["recipe"]
     images, labels = as_float_images(probe.load_array("public_images"), pad), probe.load_array("public_labels")
+    validation = None
+    if (probe.inputs / "validation_images.npy").exists():
+        validation = (as_float_images(probe.load_array("validation_images"), pad),
+                      probe.load_array("validation_labels"))
     with probe.step("train"):
         steps = recipe["epochs"] * -(-len(images) // recipe["batch_size"])
         schedule = keras.optimizers.schedules.CosineDecay(recipe["learning_rate"], steps)
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
-        history = model.fit(images, labels, epochs=recipe["epochs"], batch_size=recipe["batch_size"], verbose=0)
-        probe.record("train_loss", [float(v) for v in history.history["loss"]])
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        history = model.fit(images, labels, epochs=recipe["epochs"], batch_size=recipe["batch_size"],
+                            validation_data=validation, verbose=0)
+        record_history(probe, history.history)
+        probe.record("train_size", int(len(images)))
+        probe.record("validation_size", 0 if validation is None else int(len(validation[1])))
         model.save_weights(str(probe.out / "model.weights.h5"))
         probe.record("trained", True)
 
 
+def record_history(probe, history) -> None:
+    """Records Keras's per-epoch history (model.fit(...).history, or model.history.history after the
+    student's own training): loss and accuracy, with validation where there was some. Anything else
+    is left out; NaN stays NaN (training diverged)."""
+    if not isinstance(history, dict):
+        return
+    kept = {}
+    for key in HISTORY_KEYS:
+        values = history.get(key)
+        if isinstance(values, (list, tuple)) and values:
+            kept[key] = [float(v) for v in values[:MAX_EPOCHS]]
+    if kept:
+        probe.record("history", kept)
+
+
+def history_of(model):
+    """The history dict Keras keeps on a model after fit (model.history.history), or None."""
+    history = getattr(model, "history", None)
+    return getattr(history, "history", None)
+
+
 def predict_hidden(probe, builder: str, inputs: list[str], pad: int = 0):
-    """Rebuilds the student's model, loads the trained weights, predicts the hidden images (no labels here)."""
+    """Rebuilds the student's model, loads the trained weights, predicts the hidden images (no labels
+    here); then what the report shows of it (see report_views)."""
     model = build(probe, builder)
     if model is None:
         return
@@ -147,3 +196,104 @@ def predict_hidden(probe, builder: str, inputs: list[str], pad: int = 0):
         predictions = model.predict(arrays if len(arrays) > 1 else arrays[0], batch_size=500, verbose=0)
         probe.save_array("predictions", predictions)
         probe.record("predicted", int(len(predictions)))
+    if not probe.failed("predict"):
+        report_views(probe, model, pad)
+
+
+@contextlib.contextmanager
+def report_step(probe, name: str):
+    """A step of the report's views: a failure is recorded under "report_problems" for the report to
+    say, never among the student's errors (their model predicted the hidden digits already)."""
+    import time
+
+    start = time.perf_counter()
+    try:
+        yield
+    except Exception as error:  # the report shows what it can; the grade does not depend on it
+        problems = probe.observations.setdefault("report_problems", {})
+        problems[name] = f"{type(error).__name__}: {str(error)[:300]}"
+    finally:
+        probe.observations["seconds"][f"report_{name}"] = round(time.perf_counter() - start, 3)
+
+
+def report_views(probe, model, pad: int = 0):
+    """The trained first convolution's kernels, the feature maps of the report's two digits, and
+    the predictions on the transformed hidden digits, where the phase's inputs hold them."""
+    with report_step(probe, "kernels"):
+        save_kernels(probe, model)
+    if (probe.inputs / "report_digits.npy").exists():
+        with report_step(probe, "feature_maps"):
+            save_feature_maps(probe, model, as_float_images(probe.load_array("report_digits"), pad))
+    if (probe.inputs / "robustness_images.npy").exists():
+        with report_step(probe, "robustness"):
+            images = as_float_images(probe.load_array("robustness_images"), pad)
+            predictions = model.predict(images, batch_size=500, verbose=0)
+            probe.save_array("robustness_predictions", predictions)
+            probe.record("robustness_predicted", int(len(predictions)))
+
+
+def all_layers(container):
+    """Every layer, nested models' layers after the model that holds them, in order."""
+    for layer in container.layers:
+        yield layer
+        if hasattr(layer, "layers") and layer is not container:
+            yield from all_layers(layer)
+
+
+def save_kernels(probe, model):
+    """The first layer with a 4-D kernel (height, width, inputs, kernels): kernels.npy, cropped to the
+    report's bounds, and its name and full shape."""
+    import numpy as np
+    from keras import ops
+
+    for layer in all_layers(model):
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None and len(getattr(kernel, "shape", ())) == 4:
+            values = np.asarray(ops.convert_to_numpy(kernel), dtype="float32")
+            probe.save_array("kernels", values[:KERNEL_SIDE, :KERNEL_SIDE, :KERNEL_INPUTS, :KERNELS])
+            probe.record("kernel_layer", {"name": layer.name, "shape": [int(d) for d in values.shape]})
+            return
+    probe.record("kernel_layer", None)
+
+
+def spatial_layers(model):
+    """The model's own convolution and pooling layers (not those of nested models), in order, at most
+    REPORT_LAYERS of them: Keras's by class name, the student's own classes by their 4-D output."""
+    chosen = []
+    for layer in model.layers:
+        try:
+            shape = layer.output.shape
+        except Exception:  # a layer called several times, or a subclassed model: no single output
+            continue
+        kind = type(layer).__name__
+        own = not type(layer).__module__.startswith("keras")
+        if len(shape) == 4 and (own or any(part in kind for part in SPATIAL_KINDS)) and kind != "InputLayer":
+            chosen.append(layer)
+    return chosen[:REPORT_LAYERS]
+
+
+def save_feature_maps(probe, model, digits):
+    """feature_maps_<i>.npy: layer i's activations for the report's digits, (2, height, width, maps),
+    the first REPORT_MAPS maps, subsampled to at most REPORT_SIDE a side; the layers' names alongside."""
+    import keras
+    import numpy as np
+    from keras import ops
+
+    if not getattr(model, "inputs", None):
+        raise ValueError("the model is a subclassed keras.Model, whose layers' outputs cannot be read one by one")
+    layers = spatial_layers(model)
+    described = []
+    if layers:
+        # model.input keeps the structure the model was built with (one tensor, a list, a dict).
+        reader = keras.Model(model.input, [layer.output for layer in layers])
+        structure = model.input
+        feeds = ([digits] * len(structure) if isinstance(structure, (list, tuple))
+                 else {key: digits for key in structure} if isinstance(structure, dict) else digits)
+        outputs = reader(feeds, training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        for index, (layer, output) in enumerate(zip(layers, outputs)):
+            values = np.asarray(ops.convert_to_numpy(output), dtype="float32")
+            step = max(1, -(-max(values.shape[1:3]) // REPORT_SIDE))
+            probe.save_array(f"feature_maps_{index}", values[:, ::step, ::step, :REPORT_MAPS])
+            described.append({"layer": layer.name, "kind": type(layer).__name__, "maps": int(values.shape[-1])})
+    probe.record("feature_maps", described)
