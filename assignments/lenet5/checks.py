@@ -4,11 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment import Assignment, Check, Evidence, Verdict
-from grader.checks import BOOLEAN, INTEGER, OBJECT, list_of, malformed, observed
+from grader.assignment import Assignment, Check, Evidence, ExpectedLayer, Verdict
+from grader.checks import BOOLEAN, INTEGER, OBJECT, NotObserved, list_of, malformed, observed
 from grader.checks.accuracy import hidden_accuracy
 from grader.checks.model import layer_entry, layer_params, layer_shapes, model_shapes, outputs_are_probabilities
 from grader.phases import build_phase, predict_phase, train_phase
+from grader.pictures import learned
+from grader.pictures.robustness import accuracy_at
 
 PROBE_IMAGES = 16
 # COURSE.md's rule: maps 0-5 take 3 consecutive S2 maps, 6-11 take 4, 12-14 the listed sets,
@@ -16,7 +18,18 @@ PROBE_IMAGES = 16
 C3_TABLE = tuple(tuple((c + k) % 6 for k in range(3)) for c in range(6)) \
     + tuple(tuple((c - 6 + k) % 6 for k in range(4)) for c in range(6, 12)) \
     + ((0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5))
-C1_TO_F6 = {"c1": 156, "s2": 12, "c3": 1_516, "s4": 32, "c5": 48_120, "f6": 10_164}
+# The paper's network, layer by layer: output shape and trainable parameters. The shape and parameter
+# checks and the report's layer table all read this one table.
+LAYERS = {
+    "c1": ExpectedLayer([None, 28, 28, 6], 156),
+    "s2": ExpectedLayer([None, 14, 14, 6], 12),
+    "c3": ExpectedLayer([None, 10, 10, 16], 1_516),
+    "s4": ExpectedLayer([None, 5, 5, 16], 32),
+    "c5": ExpectedLayer([None, 1, 1, 120], 48_120),
+    "f6": ExpectedLayer([None, 84], 10_164),
+    "output": ExpectedLayer([None, 10], 0),
+}
+C1_TO_F6 = {name: layer.trainable_params for name, layer in LAYERS.items() if name != "output"}
 SUBSAMPLING = "S2 and S4 are trainable subsampling: (sum of the 2x2 inputs) * one coefficient + one bias per map; " \
               "MaxPooling2D and AveragePooling2D have no parameters."
 
@@ -57,6 +70,33 @@ def c1_to_f6_total(evidence: Evidence) -> Verdict:
     return Verdict(0.0, f"C1..F6 trainable parameters: got {total:,}, expected 60,000. See the per-layer check.")
 
 
+SHIFT_PIXELS = 2
+SHIFT_TOLERANCE = 0.05
+"""Informational: at 2-pixel shifts, a LeNet-5 should keep its accuracy within 5 points of the reference's."""
+
+
+def shift_invariance(evidence: Evidence) -> Verdict:
+    """Accuracy on hidden digits shifted by 2 pixels, beside the reference LeNet-5's on the same digits."""
+    curves = learned.robustness_curves(ASSIGNMENT, evidence)
+    found = evidence.secrets.get("reference_robustness")
+    if curves is None or found is None:
+        raise NotObserved("Not compared: this grading sent no shifted digits to your model.")
+    if not found.curves:
+        raise NotObserved(f"Not compared: {found.missing}.")
+    got, untouched = accuracy_at(curves, "shift", SHIFT_PIXELS), accuracy_at(curves, "shift", 0)
+    expected = accuracy_at(found.curves, "shift", SHIFT_PIXELS)
+    digits = curves[0].digits
+    message = (f"On {digits} hidden digits shifted by {SHIFT_PIXELS} pixels your LeNet-5 gets about {got:.1%} right "
+               f"({untouched:.1%} unshifted); the reference LeNet-5 gets {expected:.1%} on the same digits.")
+    if got >= expected - SHIFT_TOLERANCE:
+        return Verdict(1.0, message + f" Within {SHIFT_TOLERANCE * 100:.0f} points of it: the subsampling layers give "
+                                      "the tolerance to small shifts that the paper describes. (Informational, no points.)")
+    return Verdict(0.0, message + f" That is more than {SHIFT_TOLERANCE * 100:.0f} points below it. Likely cause: "
+                                  "S2 and S4 must each subsample 2x2 neighbourhoods and C5 must see the whole 5x5 S4 "
+                                  "maps; a network that flattens early or skips subsampling tolerates shifts poorly. "
+                                  "(Informational, no points.)")
+
+
 # The course recipe (reference/lenet5.py trains with the same numbers; a test keeps them
 # equal). Kept here so that grading never imports Keras on the trusted side.
 RECIPE = {"epochs": 20, "batch_size": 32, "learning_rate": 1e-3}
@@ -67,6 +107,7 @@ ASSIGNMENT = Assignment(
     functions=("build_lenet5",),
     probe=Path(__file__).with_name("probe.py"),
     phases=(build_phase(probe_images), train_phase(RECIPE, seconds=420), predict_phase()),
+    expected_layers=LAYERS,
     checks=(
         Check("model input and output shapes", 2, model_shapes(
             [[None, 32, 32, 1]], [[None, 10]], step="build_lenet5",
@@ -74,13 +115,12 @@ ASSIGNMENT = Assignment(
                   "must not pad them itself."),
               needs=("build",)),
         Check("layer output shapes c1..output", 3, layer_shapes(
-            {"c1": [None, 28, 28, 6], "s2": [None, 14, 14, 6], "c3": [None, 10, 10, 16], "s4": [None, 5, 5, 16],
-             "c5": [None, 1, 1, 120], "f6": [None, 84], "output": [None, 10]},
+            {name: layer.output_shape for name, layer in LAYERS.items()},
             {"c1": "the input is 32x32 (MNIST padded by 2) and C1 is a 5x5 'valid' convolution.",
              "c5": "C5 is a 5x5 convolution with 120 maps over the 5x5 S4 maps, giving 1x1x120."},
             step="build_lenet5"), needs=("build",)),
         Check("trainable parameters per layer", 4, layer_params(
-            {**C1_TO_F6, "output": 0}, {"s2": SUBSAMPLING, "s4": SUBSAMPLING,
+            {name: layer.trainable_params for name, layer in LAYERS.items()}, {"s2": SUBSAMPLING, "s4": SUBSAMPLING,
                                         "output": "the paper's RBF codes are fixed: make them non-trainable "
                                                   "(840 fixed weights, 0 trainable).",
                        "c3": "C3 holds only the weights of its 60 connections: 60*25 + 16 = 1,516 "
@@ -95,5 +135,6 @@ ASSIGNMENT = Assignment(
             sample=(0.88, 0.955), full=(0.95, 0.985), classes=10, what="hidden digits",
             cause="a layer differs from the paper's network, or the output is not probabilities."),
             needs=("train", "predict"), hidden=True),
+        Check("shift invariance (informational)", 0, shift_invariance, needs=("train", "predict"), hidden=True),
     ),
 )

@@ -5,29 +5,36 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment import Assignment, Check, Evidence, Phase, Verdict
+from grader.assignment import Assignment, Check, Evidence, ExpectedLayer, Phase, Verdict
 from grader.checks import (INTEGER, OBJECT, SHAPE, SHAPES, SIZE, Malformed, NotObserved, entry, fmt_shape, list_of,
                            observed)
 from grader.checks.model import model_layers
 from grader.sandbox.observations import read_array
 
-# Trainable parameters with the paper's conventions (no conv bias, BN, projection only where needed).
-PARAMS = {18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160, 152: 60_192_808}
+# What each model the probe builds must be: the five blocks (as the probe calls them), the five depths
+# at their defaults, and ResNet-18 for 64x64x3 inputs and 10 classes. Trainable parameters follow the
+# paper's conventions: no conv bias, BN after every conv, a projection only where the shape changes.
+# The checks below and the report's table both read this one table.
+EXPECTED_MODELS = {
+    "basic_identity": ExpectedLayer([None, 8, 8, 16], 9 * 16 * 16 + 9 * 16 * 16 + 2 * 32),
+    "basic_downsample": ExpectedLayer([None, 4, 4, 32], 9 * 16 * 32 + 9 * 32 * 32 + 2 * 64 + (16 * 32 + 64)),
+    "bottleneck_identity": ExpectedLayer([None, 8, 8, 64], 64 * 16 + 9 * 16 * 16 + 16 * 64 + 2 * (16 + 16 + 64)),
+    "bottleneck_downsample": ExpectedLayer([None, 4, 4, 128], 64 * 32 + 9 * 32 * 32 + 32 * 128 + 2 * (32 + 32 + 128)
+                                           + (64 * 128 + 2 * 128)),
+    "bottleneck_widen": ExpectedLayer([None, 8, 8, 64], 16 * 16 + 9 * 16 * 16 + 16 * 64 + 2 * (16 + 16 + 64)
+                                      + (16 * 64 + 2 * 64)),
+    "resnet18": ExpectedLayer([None, 1000], 11_689_512),
+    "resnet34": ExpectedLayer([None, 1000], 21_797_672),
+    "resnet50": ExpectedLayer([None, 1000], 25_557_032),
+    "resnet101": ExpectedLayer([None, 1000], 44_549_160),
+    "resnet152": ExpectedLayer([None, 1000], 60_192_808),
+    "resnet18_small": ExpectedLayer([None, 10], None),
+}
+BLOCK_SHAPES = {key: model.output_shape for key, model in EXPECTED_MODELS.items() if not key.startswith("resnet")}
+BLOCK_PARAMS = {key: EXPECTED_MODELS[key].trainable_params for key in BLOCK_SHAPES}
+PARAMS = {depth: EXPECTED_MODELS[f"resnet{depth}"].trainable_params for depth in (18, 34, 50, 101, 152)}
 PAPER_MULTIPLY_ADDS = {18: 1.8e9, 34: 3.6e9, 50: 3.8e9, 101: 7.6e9, 152: 11.3e9}
 MULTIPLY_ADDS_TOLERANCE = 0.03
-BLOCK_SHAPES = {
-    "basic_identity": [None, 8, 8, 16], "basic_downsample": [None, 4, 4, 32],
-    "bottleneck_identity": [None, 8, 8, 64], "bottleneck_downsample": [None, 4, 4, 128],
-    "bottleneck_widen": [None, 8, 8, 64],
-}
-# 3x3 convs without bias + BN (gamma, beta) per conv, plus a 1x1 projection + BN where the shape changes.
-BLOCK_PARAMS = {
-    "basic_identity": 9 * 16 * 16 + 9 * 16 * 16 + 2 * 32,
-    "basic_downsample": 9 * 16 * 32 + 9 * 32 * 32 + 2 * 64 + (16 * 32 + 64),
-    "bottleneck_identity": 64 * 16 + 9 * 16 * 16 + 16 * 64 + 2 * (16 + 16 + 64),
-    "bottleneck_downsample": 64 * 32 + 9 * 32 * 32 + 32 * 128 + 2 * (32 + 32 + 128) + (64 * 128 + 2 * 128),
-    "bottleneck_widen": 16 * 16 + 9 * 16 * 16 + 16 * 64 + 2 * (16 + 16 + 64) + (16 * 64 + 2 * 64),
-}
 
 
 def block_input(rng: np.random.Generator) -> dict:
@@ -215,6 +222,7 @@ ASSIGNMENT = Assignment(
     functions=("basic_block", "bottleneck_block", "build_resnet"),
     probe=Path(__file__).with_name("probe.py"),
     phases=(Phase("build", seconds=180, inputs=_remember_block_input),),
+    expected_layers=EXPECTED_MODELS,
     checks=(
         Check("basic_block output shapes", 2, block_shapes("basic"), needs=("build",)),
         Check("bottleneck_block output shapes", 2, block_shapes("bottleneck"), needs=("build",)),

@@ -8,14 +8,17 @@ from grader.assignment import Assignment, Evidence
 from grader.checks import OBJECT, NotObserved, observed
 from grader.checks.accuracy import predicted_classes
 from grader.checks.model import model_layers
-from grader.pictures.figures import Figures, LayerRow
+from grader.pictures import learned
+from grader.pictures.figures import Difference, Figures, LayerRow
 from grader.sandbox.observations import ObservationError, read_array
 
 MAX_TABLE_LAYERS = 400
 """Rows of the layer table at most: a ResNet-152 has about 520 layers; the rest are left out with a line."""
 MAX_CONFUSION_CLASSES = 100
 """A confusion matrix is drawn for at most this many classes (the adder has 19)."""
-_NOT_RUN = "the {phase} phase did not give results (the checks above say why)"
+MAX_DIFFERENCES = 8
+"""Heat maps of wrong answers, at most."""
+_NOT_RUN = learned.NO_RESULTS
 
 
 def collect(assignment: Assignment, evidence: Evidence) -> Figures:
@@ -23,15 +26,14 @@ def collect(assignment: Assignment, evidence: Evidence) -> Figures:
     with the reason in the student's words. Never raises for anything the sandbox wrote."""
     missing: dict[str, str] = {}
     parts: dict = {}
-    for name, gather in (("layers", _layers), ("confusion", _confusion)):
+    for name, gather in GATHERERS:
         try:
             value = gather(assignment, evidence)
         except (NotObserved, ObservationError) as absent:
             missing[name] = str(absent)
             continue
-        if value is None:
-            continue
-        parts[name] = value
+        if value is not None:
+            parts |= value
     return Figures(**parts, missing=missing)
 
 
@@ -40,13 +42,25 @@ def _phase_usable(evidence: Evidence, phase: str) -> bool:
     return outcome is not None and outcome.ran and not outcome.failure
 
 
-def _layers(assignment: Assignment, evidence: Evidence) -> tuple[LayerRow, ...] | None:
-    """The layer table: every layer the build phase described, beside what the assignment expects."""
+def _layers(assignment: Assignment, evidence: Evidence) -> dict | None:
+    """The layer table: every layer the build phase described, beside what the assignment expects.
+
+    Where the build phase describes several models instead of one (resnet: five blocks, five depths
+    and a small ResNet-18, whose layer names are the student's choice), a row per model the
+    assignment expects, with its output shape and trainable parameters.
+    """
+    if not assignment.expected_layers and all(phase.name != "build" for phase in assignment.phases):
+        return None  # no network in this assignment (conv_ops)
     if not _phase_usable(evidence, "build"):
         raise NotObserved(_NOT_RUN.format(phase="build"))
-    key = _table_model(evidence.phases["build"].observations)
-    step = "build_resnet" if key.startswith("resnet") else next(iter(assignment.functions), None)
-    summary = observed(evidence, "build", key, step=step, expect=OBJECT)
+    described = evidence.phases["build"].observations
+    step = next(iter(assignment.functions), None)
+    if "model" not in described and assignment.expected_layers:
+        if not any(name in described for name in assignment.expected_layers):
+            observed(evidence, "build", next(iter(assignment.expected_layers)), step=step)  # says why
+        return {"layers": tuple(_model_row(name, described.get(name), expected)
+                                for name, expected in assignment.expected_layers.items())}
+    summary = observed(evidence, "build", "model", step=step, expect=OBJECT)
     rows = []
     for layer in model_layers(summary)[:MAX_TABLE_LAYERS]:
         expected = assignment.expected_layers.get(layer["name"])
@@ -57,13 +71,18 @@ def _layers(assignment: Assignment, evidence: Evidence) -> tuple[LayerRow, ...] 
             trainable_params=_count_or_none(layer.get("trainable_params")),
             expected_output_shape=None if expected is None else expected.output_shape,
             expected_params=None if expected is None else expected.trainable_params))
-    return tuple(rows)
+    return {"layers": tuple(rows)}
 
 
-def _table_model(observations: dict) -> str:
-    """Which described model the table shows: the assignment's one model, or, for the ResNet
-    assignment that builds every depth, ResNet-50 (where a missing flatten shows as (None, 1, 1, 1000))."""
-    return "resnet50" if "model" not in observations and "resnet50" in observations else "model"
+def _model_row(name: str, summary, expected) -> LayerRow:
+    """One model the build phase described (a block, a depth) as a row: its single output's shape and
+    its trainable parameters, unknown where it was not described."""
+    summary = summary if isinstance(summary, dict) else {}
+    outputs = summary.get("output_shapes")
+    output = outputs[0] if isinstance(outputs, list) and len(outputs) == 1 else outputs
+    return LayerRow(name=name[:120], kind=str(summary.get("class", "not built"))[:80],
+                    output_shape=_shape_or_none(output), trainable_params=_count_or_none(summary.get("trainable_params")),
+                    expected_output_shape=expected.output_shape, expected_params=expected.trainable_params)
 
 
 def _shape_or_none(value) -> list | None:
@@ -81,7 +100,7 @@ def _count_or_none(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63 else None
 
 
-def _confusion(assignment: Assignment, evidence: Evidence) -> np.ndarray | None:
+def _confusion(assignment: Assignment, evidence: Evidence) -> dict | None:
     """confusion[true, predicted] over the hidden digits (or pairs): counts only, from the predictions
     the sandbox made and the labels that never entered it."""
     truth = evidence.secrets.get("hidden_labels")
@@ -104,5 +123,27 @@ def _confusion(assignment: Assignment, evidence: Evidence) -> np.ndarray | None:
     classes = max(scored, labelled)
     confusion = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(confusion, (truth.astype(np.int64), predicted), 1)
-    return confusion
+    return {"confusion": confusion}
+
+
+def _differences(assignment: Assignment, evidence: Evidence) -> dict | None:
+    """The wrong numeric answers the assignment's checks saw (conv_ops's conv2d), as 2-D got/expected."""
+    if assignment.differences is None:
+        return None
+    found = tuple(d for d in assignment.differences(evidence) if isinstance(d, Difference))[:MAX_DIFFERENCES]
+    return {"differences": found} if found else None
+
+
+GATHERERS = (
+    ("layers", _layers),
+    ("kernels", learned.kernels),
+    ("feature_maps", learned.feature_maps),
+    ("curves", learned.learning_curves),
+    ("confusion", _confusion),
+    ("robustness", learned.robustness_figure),
+    ("reference_robustness", learned.reference_robustness),
+    ("differences", _differences),
+)
+"""Each figure's name (a field of Figures, the key of its reason in `missing`) and the function that
+reads it: a dict of Figures fields, None where the figure does not apply, NotObserved with the reason."""
 

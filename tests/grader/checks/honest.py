@@ -19,6 +19,8 @@ from assignments.lenet5 import checks as lenet5
 from assignments.resnet import checks as resnet
 from grader.assignment import Check, Evidence, PhaseOutcome
 from grader.checks import NotObserved
+from grader.pictures import robustness
+from grader.pictures.reference import ReferenceCurves
 from grader.sandbox.observations import ObservationError
 
 HIDDEN = 20
@@ -105,6 +107,11 @@ def resnet_model(depth: int) -> dict:
                  [layer("input", "InputLayer", [None, 224, 224, 3]), stem, pool, body, head])
 
 
+ROBUSTNESS_BLOCKS = (robustness.UNTOUCHED, *((transform, level) for transform, levels in robustness.LEVELS.items()
+                                           for level in levels[1:]))
+"""The blocks of transformed digits a predict phase answers, as grader.pictures.robustness.make_set orders them."""
+
+
 def _probabilities(rows: int, classes: int) -> np.ndarray:
     return np.full((rows, classes), 1 / classes, dtype="float32")
 
@@ -124,16 +131,33 @@ def _phase(name: str, out_dir: Path, observations: dict, arrays: dict[str, np.nd
 def _model_phases(out_dir: Path, builder: str, description: dict, classes: int, extra: dict | None = None,
                   ) -> tuple[dict[str, PhaseOutcome], dict]:
     labels = np.arange(HIDDEN) % classes
+    history = {"loss": [0.5, 0.2], "accuracy": [0.8, 0.9], "val_loss": [0.4, 0.3], "val_accuracy": [0.85, 0.9]}
+    conv = next(entry for entry in description["layers"] if entry["class"] == "Conv2D"
+                or entry["name"].endswith("/conv"))
+    predict = {**driver_keys("predict", builder, "predict"), "predicted": HIDDEN,
+               "kernel_layer": {"name": conv["name"], "shape": conv["kernel_shape"]}}
+    predict_arrays = {"predictions": _one_hot(labels, classes),
+                      "kernels": np.ones(conv["kernel_shape"], dtype="float32")}
+    secrets = {"hidden_labels": labels, "full_mnist": False}
+    if classes == 10:  # single digits: the report's feature maps and robustness digits too
+        maps = conv["output_shape"]
+        predict |= {"feature_maps": [{"layer": conv["name"], "kind": "Conv2D", "maps": maps[-1]}],
+                    "robustness_predicted": HIDDEN * len(ROBUSTNESS_BLOCKS)}
+        predict_arrays |= {"feature_maps_0": np.ones((2, *maps[1:]), dtype="float32"),
+                           "robustness_predictions": _one_hot(np.tile(labels, len(ROBUSTNESS_BLOCKS)), classes)}
+        plan = robustness.RobustnessPlan(labels, ROBUSTNESS_BLOCKS)
+        curves = robustness.curves(plan, predict_arrays["robustness_predictions"])
+        secrets |= {"report_digits": np.zeros((2, 28, 28), dtype=np.uint8), "report_shift": (3, 3),
+                    "robustness": plan, "reference_robustness": ReferenceCurves(curves)}
     phases = {
         "build": _phase("build", out_dir, {**driver_keys("build", builder, "forward"), "model": description,
                                            "forward": [16, classes], **(extra or {})},
                         {"probe_outputs": _probabilities(16, classes)}),
-        "train": _phase("train", out_dir, {**driver_keys("train", builder, "train"), "train_loss": [0.5, 0.2],
-                                           "trained": True}),
-        "predict": _phase("predict", out_dir, {**driver_keys("predict", builder, "predict"), "predicted": HIDDEN},
-                          {"predictions": _one_hot(labels, classes)}),
+        "train": _phase("train", out_dir, {**driver_keys("train", builder, "train"), "history": history,
+                                           "train_size": 7200, "validation_size": 800, "trained": True}),
+        "predict": _phase("predict", out_dir, predict, predict_arrays),
     }
-    return phases, {"hidden_labels": labels, "full_mnist": False}
+    return phases, secrets
 
 
 def _conv_ops(out_dir: Path) -> Evidence:
