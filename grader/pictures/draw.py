@@ -32,6 +32,8 @@ LABELLED_KERNELS = 16
 more are tiled into one grid."""
 MAP_COLUMNS = 8
 """Feature maps per row of a layer's grid."""
+MARKED_EPOCHS = 40
+"""Learning curves up to this many epochs get a marker per epoch; longer ones are plain lines."""
 MAX_DIFFERENCES = 4
 """Wrong worked examples drawn at most: the first few tell the pattern."""
 WEIGHTS = "RdBu_r"
@@ -242,9 +244,10 @@ def learning_curves(figures: Figures) -> Iterator[Picture]:
     turned = turned_up(curves.val_loss)
     for index, (what, training, validation) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
-        for values, label, style in ((training, "training", "-o"), (validation, "validation", "--s")):
-            if values:
-                axes.plot(range(1, len(values) + 1), values, style, label=label, markersize=4)
+        for values, label, line, marker in ((training, "training", "-", "o"), (validation, "validation", "--", "s")):
+            if values:  # a marker per epoch while they can be told apart
+                axes.plot(range(1, len(values) + 1), values, linestyle=line, label=label, markersize=4,
+                          marker=marker if len(values) <= MARKED_EPOCHS else None)
         if turned is not None:
             axes.axvline(turned, color="#888888", linestyle=":",
                          label=f"validation loss lowest (epoch {turned})")

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from grader.pictures.draw import Picture, draw
-from grader.pictures.figures import Figures, LayerRow, LearningCurves, RobustnessCurve
+from grader.pictures.figures import Difference, FeatureMaps, Figures, LayerRow, LearningCurves, RobustnessCurve
 from grader.pictures.page import HIDDEN_FIGURE, NO_FIGURES, PAGE, png_name, write_report
 from grader.results import CheckResult
 
@@ -176,3 +176,30 @@ def test_a_grading_without_figures_says_so(tmp_path):
 def test_a_picture_never_names_a_file_outside_its_folder():
     with pytest.raises(ValueError, match="letters, digits and underscores"):
         png_name(Picture("../report", "t", "c", b"", "a"))
+
+
+def test_the_largest_report_the_probe_allows_stays_under_two_megabytes(tmp_path):
+    from grader.probe.keras_probe import KERNEL_INPUTS, KERNEL_SIDE, KERNELS, REPORT_LAYERS, REPORT_MAPS, REPORT_SIDE
+
+    rng = np.random.default_rng(0)
+    # Smooth maps, as activations are (white noise would be no activation at all): 8x8 blocks, blurred.
+    coarse = rng.random((REPORT_SIDE // 8, REPORT_SIDE // 8, REPORT_MAPS))
+    smooth = np.kron(coarse, np.ones((8, 8, 1)))
+    smooth = (smooth + np.roll(smooth, 3, axis=0) + np.roll(smooth, 3, axis=1)) / 3
+    figures = Figures(
+        layers=tuple(LayerRow(f"layer{n}", "Conv2D", [None, 64, 64, 64], 36928, [None, 64, 64, 32], 18496)
+                     for n in range(60)),
+        kernels=rng.normal(size=(KERNEL_SIDE, KERNEL_SIDE, KERNEL_INPUTS, KERNELS)),
+        digit=np.zeros((2, 28, 28), np.uint8), shift_pixels=(3, 3),
+        feature_maps=tuple(FeatureMaps(f"layer{n}", "Conv2D", np.roll(smooth, n, axis=0), np.roll(smooth, n + 3, axis=0),
+                                       256) for n in range(REPORT_LAYERS)),
+        curves=LearningCurves(loss=tuple(rng.random(1000)), accuracy=tuple(rng.random(1000)),
+                              val_loss=tuple(rng.random(1000)), val_accuracy=tuple(rng.random(1000))),
+        confusion=rng.integers(0, 30, (19, 19)),
+        differences=tuple(Difference(f"example {n}", rng.normal(size=(32, 32)), rng.normal(size=(32, 32)))
+                          for n in range(6)))
+    page = write_report(tmp_path, title="t", who="w", figures=figures, checks=CHECKS, notes=[], withheld=None)
+    sizes = {path.name: path.stat().st_size for path in page.parent.iterdir()}
+    assert len(sizes) == 1 + 1 + REPORT_LAYERS + 1 + 1 + 4
+    assert max(sizes.values()) < 300_000, sizes
+    assert sum(sizes.values()) < 2_000_000, sizes
