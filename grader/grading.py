@@ -36,15 +36,16 @@ from grader.sandbox import (
     run_sandboxed,
 )
 from grader.sandbox.observations import ObservationError, read_json
-from grader.submission import ReaderUnavailable, Submission, SubmissionError, missing_functions, write_for_sandbox
+from grader.submission import ReaderUnavailable, Submission, SubmissionError, write_for_sandbox
 
 log = logging.getLogger(__name__)
 
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
 PROBE_FILES = ("driver.py", "keras_probe.py", "device.py")
 MAX_CARRIED_FILE = 512 * 2**20  # a trained model handed from one phase to the next
-MAX_ERROR_NOTES = 5  # distinct errors of the student's code shown in full in the notes
+MAX_ERROR_NOTES = 8  # distinct errors shown in full in the notes: conv_ops's starter has six
 OUTPUT_TAIL = 1500  # characters of the sandbox's output a student sees when a phase fails
+RECORD_OF_THE_PHASE = "the grader's record of what your code did"  # observations.json, in the student's words
 
 
 @dataclass
@@ -150,11 +151,8 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
     started = time.perf_counter()
     report = GradingReport(assignment.name, student, [], grader_version=grader_version(assignment))
     checks = [check for check in assignment.checks if not (self_check and check.hidden)]
+    # The loader (given the assignment's functions) has already noted each missing one, with a hint.
     report.notes += list(submission.notes)
-    missing = missing_functions(submission, assignment.functions)
-    if missing:
-        report.notes.append(f"Your file does not define {', '.join(f'{m}()' for m in missing)}: "
-                            "the checks that call it score zero.")
     context = GradingContext(config, assignment, self_check, reference)
     context.secrets["imported_modules"] = sorted(submission.imported_modules)
     # Which hidden images rank the public leaderboard and which the private one: drawn on the
@@ -312,9 +310,9 @@ def _run_phase(phase: Phase, submission: Submission, context: GradingContext, wo
     )
     outcome = PhaseOutcome(phase.name, True, {}, dirs["out"], seconds=run.wall_seconds)
     try:
-        observations = read_json(dirs["out"], "observations.json")
+        observations = read_json(dirs["out"], "observations.json", what=RECORD_OF_THE_PHASE)
         if not isinstance(observations, dict):
-            raise ObservationError("observations.json is not a JSON object")
+            raise ObservationError(f"{RECORD_OF_THE_PHASE} is not a JSON object")
         outcome.observations = observations
         # What every probe writes, of the wrong types, makes the whole phase unusable: each check
         # that needs it scores zero with this message instead of raising inside the grader.

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment import Assignment, Check, Evidence, Phase, Verdict, describe_json
+from grader.assignment import (TAMPERED, Assignment, Check, Evidence, Phase, PhaseOutcome, RaisedError, Verdict,
+                              describe_json)
 from grader.checks import OBJECT, STRING, Kind, NotObserved, entry, list_of, observed, require
+from grader.pictures.figures import Difference
 from grader.sandbox.observations import ObservationError, read_array
 from reference import conv_ops as ref
 
@@ -133,15 +135,18 @@ def inputs(context) -> dict:
     cases = build_cases(None if context.self_check else context.secret_rng("conv_ops"))
     context.secrets["cases"] = {case.id: case for case in cases}
     files = {f"{case.id}__{name}": array for case in cases for name, array in case.arrays.items()}
+    # "raises": the error a case asks for, which the probe keeps out of the errors the report shows.
     files["args"] = {"cases": [{"id": c.id, "function": c.function, "arrays": [f"{c.id}__{n}" for n in c.arrays],
-                                "args": c.args, "kwargs": c.kwargs} for c in cases]}
+                                "args": c.args, "kwargs": c.kwargs,
+                                **({"raises": "ValueError"} if c.expected is ValueError else {})} for c in cases]}
     return files
 
 
 MODULE_NAMES = list_of(STRING, "a list of module names (strings)")
 SCALAR = Kind.of("a number", lambda value: isinstance(value, (int, float)) and not isinstance(value, bool))
 """What the probe records of a function that returned a Python or NumPy number: NaN and inf included."""
-MISSING = {"error": {"type": "Missing", "message": "no result"}}
+MISSING = {"missing": True}
+"""A case the probe's record of results lacks: the probe records every case it is given."""
 
 
 def _frameworks(evidence: Evidence) -> list[str]:
@@ -192,9 +197,17 @@ def _shown(got) -> str:
     return describe_json(got) if isinstance(got, int) and abs(got) >= 10**20 else str(got)
 
 
+def _call(case: Case) -> str:
+    """How the case calls the student's function: "conv2d(x, w, stride=2, padding=1)"."""
+    arguments = list(case.arrays) + [repr(a) for a in case.args] + [f"{k}={v!r}" for k, v in case.kwargs.items()]
+    return f"{case.function}({', '.join(arguments)})"
+
+
 def _judge(case: Case, result: dict, out_dir: Path) -> str | None:
     """None when the student's answer matches the reference, else a sentence saying how it differs."""
-    call = f"[{case.id}] {case.function}({', '.join(list(case.arrays) + [repr(a) for a in case.args] + [f'{k}={v!r}' for k, v in case.kwargs.items()])})"
+    call = f"[{case.id}] {_call(case)}"
+    if result is MISSING:
+        return f"{call}: the grader has no record of your answer, though it records every case. {TAMPERED}"
     if "error" in result:
         error = result["error"]
         if case.expected is ValueError and error.get("type") == "ValueError":
@@ -209,9 +222,9 @@ def _judge(case: Case, result: dict, out_dir: Path) -> str | None:
             return f"{call}: got {_shown(got)}, expected {case.expected}."
         return None
     try:
-        got = read_array(out_dir, f"{case.id}.npy", dtype_kind="f")
+        got = _answer(case, out_dir)
     except ObservationError as error:
-        return f"{call}: the result could not be read ({error})."
+        return f"{call}: {error}"
     expected = np.asarray(case.expected)
     if got.shape != expected.shape:
         cause = " Check the output size: (H + 2P - D(K - 1) - 1) // S + 1." if got.ndim == expected.ndim else ""
@@ -224,6 +237,40 @@ def _judge(case: Case, result: dict, out_dir: Path) -> str | None:
     return f"{call}: {_difference(got, expected)} (tolerance rtol={RTOL}, atol={ATOL})."
 
 
+def _answer(case: Case, out_dir: Path) -> np.ndarray:
+    """The array the student's function returned for `case`, read with the strict reader, and
+    bounded: a wrong shape of many times the expected values is still read, a runaway one is not."""
+    return read_array(out_dir, f"{case.id}.npy", dtype_kind="f", what="your answer",
+                      max_bytes=max(64 * 8 * np.asarray(case.expected).size, 2**20))
+
+
+def _raised(outcome: PhaseOutcome, case: Case, result: dict) -> RaisedError | None:
+    """What the student's function raised on `case`, as the report's notes show it (the probe's
+    record of errors), or the function the file lacks; None for anything else (an answer, an answer
+    of no numbers, the ValueError a case asks for)."""
+    if "error" not in result:
+        return None
+    missing = RaisedError(case.function, result["error"]["type"], result["error"].get("message", ""), "")
+    if missing.note() is None:
+        return missing  # "Not checked: your file does not define conv2d()."
+    recorded = outcome.raised(case.id)
+    return None if recorded is None else RaisedError(case.function, recorded.kind, recorded.message, recorded.traceback)
+
+
+def _stopped(chosen: list[Case], answers: dict, problems: dict, outcome: PhaseOutcome) -> dict[str, RaisedError]:
+    """The functions that raised one and the same error on every case of theirs in `chosen`: the
+    report's notes show that error once, and the check says so in one line instead of case by case."""
+    stopped = {}
+    for function in dict.fromkeys(case.function for case in chosen):
+        cases = [case for case in chosen if case.function == function]
+        raised = [_raised(outcome, case, answers[case.id]) for case in cases]
+        first = raised[0]
+        if first is not None and all(problems[case.id] for case in cases) and all(
+                error is not None and (error.kind, error.message) == (first.kind, first.message) for error in raised):
+            stopped[function] = first
+    return stopped
+
+
 def cases_check(description: str, select):
     """Fraction of the selected cases answered right; lists the first few wrong ones."""
 
@@ -233,14 +280,23 @@ def cases_check(description: str, select):
             raise NotObserved(f"conv_ops must use NumPy only, but your file loads {', '.join(frameworks)}: "
                               "these points need your own NumPy implementation.")
         results = observed(evidence, "run", "results", expect=OBJECT)
+        outcome = evidence.phases["run"]
         chosen = [case for case in evidence.secrets["cases"].values() if select(case)]
         answers = {case.id: _result(results, case.id) for case in chosen}
-        wrong = [problem for case in chosen
-                 if (problem := _judge(case, answers[case.id], evidence.phases["run"].out_dir))]
+        problems = {case.id: _judge(case, answers[case.id], outcome.out_dir) for case in chosen}
+        wrong = [case for case in chosen if problems[case.id]]
         if not wrong:
             return Verdict(1.0, f"{description}: all {len(chosen)} cases right.")
-        shown = "\n".join(f"- {w}" for w in wrong[:3]) + (f"\n- and {len(wrong) - 3} more" if len(wrong) > 3 else "")
-        return Verdict(1 - len(wrong) / len(chosen), f"{description}: {len(wrong)} of {len(chosen)} cases wrong.\n{shown}")
+        stopped = _stopped(chosen, answers, problems, outcome)
+        lines = [error.not_checked(evidence.functions) for error in stopped.values()]
+        if len(stopped) == len({case.function for case in chosen}):
+            raise NotObserved("\n".join(lines))
+        listed = [problems[case.id] for case in wrong if case.function not in stopped]
+        shown = [f"- {line}" for line in lines + listed[:3]]
+        if len(listed) > 3:
+            shown.append(f"- and {len(listed) - 3} more")
+        return Verdict(1 - len(wrong) / len(chosen),
+                       f"{description}: {len(wrong)} of {len(chosen)} cases wrong.\n" + "\n".join(shown))
 
     return check
 
@@ -251,6 +307,68 @@ def numpy_only(evidence: Evidence) -> Verdict:
         return Verdict(0.0, f"Your file loads {', '.join(frameworks)}; conv_ops must use NumPy only, "
                             "so every numeric check scores zero. Remove those imports.")
     return Verdict(1.0, "Uses NumPy only.")
+
+
+MAX_DIFFERENCES = 3
+"""Heat maps a report shows at most: the first public conv2d and convolve2d cases answered wrong."""
+MAX_SIDE = 64
+"""Rows and columns of a heat map at most (the public cases are smaller)."""
+WORKED_EXAMPLES = {
+    "example1_xcorr": "worked example 1", "example2_xcorr": "worked example 2",
+    "example3_x_kernel": "worked example 3 (the X kernel)", "example3b_grey": "worked example 3b (the top-left 5x5)",
+    "example3b_padded": "worked example 3b with padding=1",
+    "example1_true_conv": "worked example 1", "example2_true_conv": "worked example 2",
+}
+"""The README's test vectors, by case, as the student finds them there."""
+
+
+def _heat_map_cases(cases: dict[str, Case]) -> list[Case]:
+    """Public cases with an array answer, as the report tries them: the worked examples of conv2d,
+    then its random cases (larger, where a pattern shows better), then convolve2d's examples."""
+    public = [case for case in cases.values() if not case.id.startswith("hidden_")]
+    worked = [case for case in public if case.function == "conv2d" and case.id in WORKED_EXAMPLES]
+    random = [case for case in public if case.function == "conv2d" and case.id not in WORKED_EXAMPLES]
+    flipped = [case for case in public if case.function == "convolve2d" and case.id in WORKED_EXAMPLES]
+    return worked + random + flipped
+
+
+def _difference_of(case: Case, got: np.ndarray) -> Difference:
+    """One image and channel of a wrong answer beside the expected one: where they differ most."""
+    expected = np.asarray(case.expected, dtype=np.float64)
+    label = f"{WORKED_EXAMPLES.get(case.id, f'case {case.id}')}: {_call(case)}"
+    if expected.ndim == 4:
+        off = np.nan_to_num(np.abs(got - expected), nan=np.inf).max(axis=(1, 2))
+        image, channel = (int(i) for i in np.unravel_index(np.argmax(off), off.shape))
+        if expected.shape[0] > 1 or expected.shape[3] > 1:
+            label += f", image {image}, output channel {channel}"
+        got, expected = got[image, :, :, channel], expected[image, :, :, channel]
+    return Difference(label, got[:MAX_SIDE, :MAX_SIDE].copy(), expected[:MAX_SIDE, :MAX_SIDE].copy())
+
+
+def differences(evidence: Evidence) -> tuple[Difference, ...]:
+    """For the report's heat maps of |got - expected|: the public conv2d (then convolve2d) cases the
+    student's functions answered wrong with an array of the right shape, read back with the strict
+    reader. Hidden cases never appear: their inputs are secret. Never raises for what the sandbox wrote."""
+    try:
+        results = observed(evidence, "run", "results", expect=OBJECT)
+    except NotObserved:
+        return ()
+    out_dir = evidence.phases["run"].out_dir
+    found = []
+    for case in _heat_map_cases(evidence.secrets.get("cases", {})):
+        expected = np.asarray(case.expected)
+        try:
+            if "array" not in _result(results, case.id):
+                continue
+            got = read_array(out_dir, f"{case.id}.npy", dtype_kind="f", shape=expected.shape,
+                             max_bytes=8 * expected.size + 2**12, what="your answer")
+        except (NotObserved, ObservationError):
+            continue  # the check says what is wrong with it
+        if not np.allclose(got, expected, rtol=RTOL, atol=ATOL):
+            found.append(_difference_of(case, got))
+        if len(found) == MAX_DIFFERENCES:
+            break
+    return tuple(found)
 
 
 def _ids(*prefixes):
@@ -267,6 +385,7 @@ ASSIGNMENT = Assignment(
     functions=("conv2d", "convolve2d", "max_pool2d", "avg_pool2d", "output_size", "conv_param_count"),
     phases=(Phase("run", seconds=60, inputs=inputs),),
     probe=Path(__file__).with_name("probe.py"),
+    differences=differences,
     checks=(
         Check("conv2d: the course's worked examples", 4, cases_check("Worked examples 1-3b", _ids("example1_x", "example2_x", "example3")), needs=("run",)),
         Check("conv2d: stride and padding", 3, cases_check("Random shapes with int strides and paddings", _kind("stride_padding")), needs=("run",)),

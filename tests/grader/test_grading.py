@@ -86,8 +86,12 @@ def test_a_missing_function_costs_only_its_checks(config, tmp_path):
     report = grade_path(partial, load_assignment("conv_ops"), config, self_check=True)
     by_name = {check.name: check for check in report.checks}
     assert by_name["conv_param_count"].points == 0
+    assert by_name["conv_param_count"].message == "Not checked: your file does not define conv_param_count()."
     assert by_name["conv2d: the course's worked examples"].status == "passed"
-    assert any("conv_param_count()" in note for note in report.notes)
+    # One note for the missing function, with the loader's hint, and no second one from grading.
+    assert [note for note in report.notes if "conv_param_count" in note] == [
+        "Your code does not define `conv_param_count` at the top level, so the checks that call it score zero. "
+        "Did you mean `conv_param_count_typo`? The name must match exactly."]
 
 
 def test_a_notebook_with_magics_is_graded_and_says_what_it_skipped(config, tmp_path):
