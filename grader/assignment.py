@@ -16,8 +16,8 @@ from grader.config import REPO_ROOT
 
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
 # The student's code runs in the probe's process, so a malformed observation means it interfered.
-TAMPERED = ("Likely cause: your code changed what the grader's probe records (observations.json "
-            "or the probe itself); let the probe run and write its results.")
+TAMPERED = ("Likely cause: your code changed what the grader records while it runs your code (the results "
+            "it writes, or its own code that runs beside yours); let the grader run and write its results.")
 ERROR_FIELDS = ("type", "message", "traceback")
 """What the probe records of each exception, all strings (grader/probe/driver.py)."""
 # A frame of the student's module once grading has named it as the student knows it
@@ -155,29 +155,37 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
-def _step(name: str) -> str:
-    return repr(name if len(name) <= 40 else name[:40] + "...")
+COMMON_KEYS = {
+    "errors": "the errors your code raised",
+    "seconds": "how long each step of the grader took",
+    "phase": "which phase ran",
+    "wall_seconds": "how long the phase took",
+    "device": "the device your code ran on",
+}
+"""The keys the probe's driver writes in every phase, in the student's words: no message names them."""
+WHAT_YOUR_CODE_DID = "The grader cannot use its record of what your code did"
 
 
 def _errors_problem(errors: Any) -> str | None:
     if not isinstance(errors, dict):
-        return f'"errors" is {describe_json(errors)}; expected an object of step name -> error'
-    for step, error in errors.items():
+        return f"{COMMON_KEYS['errors']} are {describe_json(errors)}; expected an object with one error per step"
+    for error in errors.values():
         if not isinstance(error, dict):
-            return (f'"errors" of step {_step(step)} is {describe_json(error)}; expected an object with the '
+            return (f"one of {COMMON_KEYS['errors']} is {describe_json(error)}; expected an object with the "
                     "type, message and traceback of an exception")
         for key in ERROR_FIELDS:
             if key in error and not isinstance(error[key], str):
-                return f'"errors" of step {_step(step)}: its {key} is {describe_json(error[key])}; expected a string'
+                return (f"one of {COMMON_KEYS['errors']} has a {key} that is {describe_json(error[key])}; "
+                        "expected a string")
     return None
 
 
 def _seconds_problem(seconds: Any) -> str | None:
     if not isinstance(seconds, dict):
-        return f'"seconds" is {describe_json(seconds)}; expected an object of step name -> seconds'
-    for step, value in seconds.items():
+        return f"{COMMON_KEYS['seconds']} is {describe_json(seconds)}; expected an object with one time per step"
+    for value in seconds.values():
         if not is_number(value):
-            return f'"seconds" of step {_step(step)} is {describe_json(value)}; expected a finite number'
+            return f"{COMMON_KEYS['seconds']}: one time is {describe_json(value)}; expected a finite number"
     return None
 
 
@@ -188,21 +196,20 @@ def common_keys_problem(observations: Any) -> str | None:
     JSON. The driver writes "errors" (step -> {type, message, traceback}, all strings),
     "seconds" (step -> number), "phase" (a string), "wall_seconds" (a number) and, in model
     assignments, "device" (a string). An absent key is no problem here: a check that needs an
-    observation says so when it is missing.
+    observation says so when it is missing. The message names each key in words (COMMON_KEYS).
     """
     if not isinstance(observations, dict):
-        return (f"The grader cannot use observations.json: it holds {describe_json(observations)}; "
-                f"expected an object. {TAMPERED}")
+        return f"{WHAT_YOUR_CODE_DID}: it holds {describe_json(observations)}; expected an object. {TAMPERED}"
     problems = [_errors_problem(observations.get("errors", {})), _seconds_problem(observations.get("seconds", {}))]
     for key, expected, ok in (("phase", "a string", lambda v: isinstance(v, str)),
                               ("wall_seconds", "a finite number", is_number),
                               ("device", "a string", lambda v: isinstance(v, str))):
         if key in observations and not ok(observations[key]):
-            problems.append(f'"{key}" is {describe_json(observations[key])}; expected {expected}')
+            problems.append(f"{COMMON_KEYS[key]} is {describe_json(observations[key])}; expected {expected}")
     problems = [p for p in problems if p]
     if not problems:
         return None
-    return "The grader cannot use observations.json: " + "; ".join(problems) + f". {TAMPERED}"
+    return f"{WHAT_YOUR_CODE_DID}: " + "; ".join(problems) + f". {TAMPERED}"
 
 
 @dataclass

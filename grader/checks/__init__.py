@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -100,9 +101,77 @@ SHAPE = Kind("a shape (a list of sizes, null for the batch), a list of shapes, o
 """A layer's output_shape as the probe describes it: null when unknown, nested for several outputs."""
 
 
+RECORDS = {
+    "model": "your model",
+    "forward": "your model's outputs on the grader's test images",
+    "predicted": "your model's predictions",
+    "c3_reacts": "which S2 maps each C3 map reacts to",
+    "frameworks_loaded": "the frameworks loaded with your file",
+    "results": "your functions' answers",
+    "basic_identity": "your basic_block with an identity shortcut",
+    "basic_downsample": "your basic_block that downsamples",
+    "basic_zeroed": "your basic_block with its convolutions zeroed",
+    "bottleneck_identity": "your bottleneck_block with an identity shortcut",
+    "bottleneck_downsample": "your bottleneck_block that downsamples",
+    "bottleneck_widen": "your bottleneck_block that widens the channels",
+    "bottleneck_zeroed": "your bottleneck_block with its convolutions zeroed",
+    "resnet18_small": "the model build_resnet(18, input_shape=(64, 64, 3), num_classes=10) returned",
+    **{f"resnet{depth}": f"the model build_resnet({depth}) returned" for depth in (18, 34, 50, 101, 152)},
+}
+"""What each observation a probe records is, in the student's words: no message names the probe's
+own keys. An observation not listed here is "one of the grader's records of your code"."""
+FIELDS = {
+    "layers": "layers", "name": "name", "class": "type", "config": "settings",
+    "trainable_params": "trainable parameters", "non_trainable_params": "non-trainable parameters",
+    "input_shapes": "input shapes", "output_shapes": "output shapes", "input_shape": "input shape",
+    "output_shape": "output shape", "kernel_shape": "kernel shape",
+    "error": "error", "type": "type", "message": "message", "scalar": "number", "array": "array",
+    "error.type": "error type", "error.message": "error message",
+}
+"""The parts of an observation, in words, as they follow its name: "your model (the 4th layer, output shape)"."""
+ITEMS = {"layers": "the {ordinal} layer", "results": "case {key}"}
+"""How one item of a list or object observation reads, by the observation it is in; others are "item N"."""
+_PART = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]|\['([^'\\]*)'\]")
+
+
+def ordinal(number: int) -> str:
+    """1 -> "1st", 2 -> "2nd", 11 -> "11th", 23 -> "23rd"."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def record_words(what: str) -> str:
+    """The grader's record `what` ("model.layers[3].trainable_params", "results['example1_xcorr'].error")
+    in the student's words: "its record of your model (the 4th layer, trainable parameters)"."""
+    parts, position = [], 0
+    while position < len(what) and (part := _PART.match(what, position)):
+        parts.append(part.groups())
+        position = part.end()
+    if not parts or position < len(what) or parts[0][0] is None:
+        return "one of its records of your code"
+    top, details, container = parts[0][0], [], parts[0][0]
+    for name, index, key in parts[1:]:
+        if name is not None:
+            if f"{container}.{name}" in FIELDS:
+                details.pop()  # "error, type" reads as "error type"
+            details.append(FIELDS.get(f"{container}.{name}") or FIELDS.get(name, "one of its entries"))
+            container = name
+            continue
+        item = ITEMS.get(container, "item {number}")
+        number = int(index) + 1 if index is not None else None
+        if details and details[-1] == FIELDS.get(container):
+            details.pop()  # "layers, the 4th layer" reads as "the 4th layer"
+        details.append(item.format(ordinal=ordinal(number) if number else "", number=number, key=key or number))
+        container = None
+    if top not in RECORDS:
+        return "one of its records of your code"
+    return f"its record of {RECORDS[top]}" + (f" ({', '.join(details)})" if details else "")
+
+
 def malformed(what: str, problem: str) -> Malformed:
-    """The error for the observation `what` ("model.layers[2].name"), with `problem` in got/expected form."""
-    return Malformed(f'The grader cannot use "{what}" from your code\'s observations: {problem}. {TAMPERED}')
+    """The error for the observation `what` ("model.layers[2].name"), with `problem` in got/expected
+    form; the message says in words which record it is (record_words), never the probe's key."""
+    return Malformed(f"The grader cannot use {record_words(what)}: {problem}. {TAMPERED}")
 
 
 def require(value: Any, kind: Kind, what: str) -> Any:
@@ -119,7 +188,7 @@ def entry(container: dict, key: str, kind: Kind, what: str) -> Any:
     `what` names the container in the message, e.g. "model" gives "model.trainable_params".
     """
     if key not in container:
-        raise malformed(what, f"it has no {key}")
+        raise malformed(what, f"it has no {FIELDS.get(key, 'entry the grader needs')}")
     return require(container[key], kind, f"{what}.{key}")
 
 

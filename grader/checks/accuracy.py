@@ -98,7 +98,8 @@ def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], clas
         rows = (len(truth), classes)
         try:
             predictions = read_array(evidence.phases[phase].out_dir, "predictions.npy", dtype_kind="fiu",
-                                     shape=None if readings else rows, max_bytes=8 * len(truth) * classes + 4096)
+                                     shape=None if readings else rows, max_bytes=8 * len(truth) * classes + 4096,
+                                     what="the array the grader saved of them")
         except ObservationError as error:
             return Verdict(0.0, f"Your model's predictions could not be used: {error}")
         numbers = predictions.shape in ((len(truth),), (len(truth), 1))
@@ -107,7 +108,7 @@ def hidden_accuracy(sample: tuple[float, float], full: tuple[float, float], clas
                                 f"expected {rows} ({readings.rows}) or ({len(truth)},) or ({len(truth)}, 1) "
                                 f"({readings.number}).")
         if count != len(truth):
-            raise malformed("predicted", f"it says {count:,} predictions, but predictions.npy holds {len(truth):,}")
+            raise malformed("predicted", f"it counts {count:,} predictions, but the grader saved {len(truth):,}")
         if not np.all(np.isfinite(predictions)):
             return Verdict(0.0, f"Your model's predictions on {what} contain NaN or infinity. "
                                 "Likely cause: training diverged (learning rate too high?) or a division by zero.")

@@ -151,7 +151,8 @@ BOUNDED_ACTIVATIONS = {"sigmoid": 1, "hard_sigmoid": 1, "softmax": 1, "sparsemax
 
 def _probe_outputs(evidence: Evidence, phase: str) -> np.ndarray:
     observed(evidence, phase, "forward", step="forward")
-    return read_array(evidence.phases[phase].out_dir, "probe_outputs.npy", dtype_kind="f")
+    return read_array(evidence.phases[phase].out_dir, "probe_outputs.npy", dtype_kind="f",
+                      what="the grader's record of your model's outputs on its test images")
 
 
 def _probabilities(outputs: np.ndarray, rows: int, classes: int, cause: str) -> Verdict:

@@ -128,7 +128,8 @@ CASES = [
     Case("wrong_dtype.py", "complex, str, bool and datetime arrays; a str and a bool for the scalars",
          NUMPY_ONLY, messages=("of dtype complex128, not numbers", "of dtype <U3, not numbers")),
     Case("huge_output.py", "a 10^9-element view, a 320 MiB array, a 68 MiB array, 2**64 scalars", NUMPY_ONLY,
-         messages=("raised MemoryError", "41943040 requested and 33554416 written", "at most 64 MiB is read")),
+         messages=("raised MemoryError", "41943040 requested and 33554416 written",
+                   "your answer is 68 MiB; at most 1 MiB is read")),
     Case("symlink_observations.py", "swap observations.json for a symlink to /etc/shadow and the .npy files "
          "for FIFOs after the probe", 0.0, all_errors="is a symbolic link"),
     Case("numpy_only_evasion.py", "load TensorFlow under a computed name and hide it from sys.modules",
@@ -171,13 +172,14 @@ CASES = [
     # --- observations of the wrong JSON types (AttributeError, TypeError, ValueError inside the grader) ---
     Case("wrong_json_types.py", "after the probe, rewrite observations.json: errors a list, step times and "
          "results strings, frameworks_loaded false", 0.0,
-         all_errors='"errors" is a list of 1 item; expected an object of step name -> error',
-         messages=("\"seconds\" of step 'import' is a string ('fast')", '"wall_seconds" is a string (\'0\')')),
+         all_errors="the errors your code raised are a list of 1 item; expected an object with one error per step",
+         messages=("how long each step of the grader took: one time is a string ('fast')",
+                   "how long the phase took is a string ('0')")),
     Case("mnist_wrong_json_types.py", "the right model; after the probe, the total parameters a string, conv2's "
          "output shape with string sizes, fc2's parameters true", 3.0, assignment="mnist_convnet", self_check=True,
-         messages=('"model.trainable_params" from your code\'s observations: got a string (\'207,258\'), '
-                   "expected an integer", "output_shape\" from your code's observations: got a string ('14') at [1]",
-                   "trainable_params\" from your code's observations: got true, expected an integer")),
+         messages=("its record of your model (trainable parameters): got a string ('207,258'), expected an integer",
+                   "its record of your model (the 4th layer, output shape): got a string ('14') at [1]",
+                   "its record of your model (the 9th layer, trainable parameters): got true, expected an integer")),
     # --- the resource envelope: what rlimits and a resident-set watchdog did not count ---
     Case("tmpfs_memory.py", "a correct solution that hoards 400 MiB in /dev/shm", 0.0, memory_gib=0.25,
          all_errors="more than 256 MiB of memory"),

@@ -1,6 +1,6 @@
 """conv_ops: returns huge arrays: conv2d a view of 10^9 elements (no memory until copied), the first
 avg_pool2d 320 MiB (over the 256 MiB single-file limit), the first max_pool2d 68 MiB (under the file
-limit, over the 64 MiB the grader reads)."""
+limit, over the 1 MiB the grader reads of so small an answer)."""
 
 import numpy as np
 

@@ -226,13 +226,13 @@ def test_the_sandbox_never_receives_the_split_or_the_labels(name, tmp_path):
     ([HIDDEN], "got a list of 1 item, expected an integer"),
     ({"count": HIDDEN}, "got an object, expected an integer"),
     (math.nan, "got NaN, expected an integer"),
-    (HIDDEN - 1, f"it says {HIDDEN - 1:,} predictions, but predictions.npy holds {HIDDEN:,}"),
-    (10**400, "predictions, but predictions.npy holds"),
+    (HIDDEN - 1, f"it counts {HIDDEN - 1:,} predictions, but the grader saved {HIDDEN:,}"),
+    (10**400, "predictions, but the grader saved"),
 ])
 def test_a_malformed_count_scores_zero_with_a_reason(evidence, predicted, fragment):
     outcome = score(CHECK, replaced(evidence, "predict", ("predicted",), predicted))
     assert (outcome.status, outcome.fraction) == ("error", 0.0)
-    assert outcome.message.startswith('The grader cannot use "predicted" from your code\'s observations: ')
+    assert outcome.message.startswith("The grader cannot use its record of your model's predictions: ")
     assert fragment in outcome.message
 
 
@@ -247,9 +247,9 @@ def test_predictions_with_nan_score_zero_with_the_likely_cause(evidence):
 
 
 @pytest.mark.parametrize("path, value, fragment", [
-    (("errors",), {"predict": ["boom"]}, "\"errors\" of step 'predict' is a list of 1 item"),
-    (("seconds",), "fast", '"seconds" is a string (\'fast\')'),
-    (("wall_seconds",), None, '"wall_seconds" is null; expected a finite number'),
+    (("errors",), {"predict": ["boom"]}, "one of the errors your code raised is a list of 1 item"),
+    (("seconds",), "fast", "how long each step of the grader took is a string ('fast')"),
+    (("wall_seconds",), None, "how long the phase took is null; expected a finite number"),
 ])
 def test_malformed_common_keys_of_the_predict_phase_score_zero(evidence, path, value, fragment):
     outcome = score(CHECK, replaced(evidence, "predict", path, value))

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from grader.assignment import Check
+from grader.assignment import TAMPERED, Check
 from grader.checks.model import layer_params, layer_shapes, model_shapes, outputs_are_probabilities, total_params
 from tests.grader.checks.honest import MNIST_MODEL, honest_evidence, replaced, score
 
@@ -36,45 +36,45 @@ def test_the_lecture_model_passes_every_builder(evidence):
 
 # (path in the build phase's observations, new value, the checks it breaks, what their message says)
 MALFORMED = [
-    (("model",), [], MODEL_CHECKS, '"model" from your code\'s observations: got an empty list, expected an object'),
+    (("model",), [], MODEL_CHECKS, "The grader cannot use its record of your model: got an empty list, expected an "
+                                   "object"),
     (("model",), "Functional", MODEL_CHECKS, "got a string ('Functional'), expected an object"),
     (("model",), None, MODEL_CHECKS, "got null, expected an object"),
-    (("model", "layers"), "x", LAYER_CHECKS, '"model.layers" from your code\'s observations: got a string (\'x\'), '
+    (("model", "layers"), "x", LAYER_CHECKS, "its record of your model (layers): got a string ('x'), "
                                              "expected a list of layers"),
-    (("model", "layers"), {"conv1": {}}, LAYER_CHECKS, '"model.layers" from your code\'s observations: got an object'),
+    (("model", "layers"), {"conv1": {}}, LAYER_CHECKS, "its record of your model (layers): got an object"),
     (("model", "layers", 3), "conv2", LAYER_CHECKS, "got a string ('conv2') at [3], expected a list of layers, each "
                                                     "an object"),
-    (("model", "layers", 1, "name"), 5, LAYER_CHECKS, '"model.layers[1].name" from your code\'s observations: got '
+    (("model", "layers", 1, "name"), 5, LAYER_CHECKS, "its record of your model (the 2nd layer, name): got "
                                                       "the integer 5, expected a string"),
-    (("model", "layers", 1, "name"), None, LAYER_CHECKS, '"model.layers[1].name"'),
+    (("model", "layers", 1, "name"), None, LAYER_CHECKS, "(the 2nd layer, name)"),
     (("model", "layers", 1, "trainable_params"), "many", ("layer_params",),
-     '"model.layers[1].trainable_params" from your code\'s observations: got a string (\'many\'), expected an integer'),
+     "its record of your model (the 2nd layer, trainable parameters): got a string ('many'), expected an integer"),
     (("model", "layers", 1, "trainable_params"), True, ("layer_params",), "got true, expected an integer"),
     (("model", "layers", 1, "trainable_params"), 104.0, ("layer_params",), "got the number 104, expected an integer"),
     (("model", "layers", 1, "trainable_params"), [104], ("layer_params",), "got a list of 1 item"),
     (("model", "layers", 7, "non_trainable_params"), False, ("non_trainable",),
-     '"model.layers[7].non_trainable_params" from your code\'s observations: got false, expected an integer'),
+     "its record of your model (the 8th layer, non-trainable parameters): got false, expected an integer"),
     (("model", "layers", 1, "output_shape"), "(None, 28, 28, 4)", ("layer_shapes",),
-     '"model.layers[1].output_shape" from your code\'s observations: got a string (\'(None, 28, 28, 4)\'), '
+     "its record of your model (the 2nd layer, output shape): got a string ('(None, 28, 28, 4)'), "
      "expected a shape"),
     (("model", "layers", 1, "output_shape"), [None, "28", 28, 4], ("layer_shapes",), "got a string ('28') at [1]"),
     (("model", "layers", 1, "output_shape"), [None, 28.0, 28, 4], ("layer_shapes",), "got the number 28 at [1]"),
     (("model", "layers", 1, "output_shape"), [None, True, 28, 4], ("layer_shapes",), "got true at [1]"),
     (("model", "layers", 1, "output_shape"), 4, ("layer_shapes",), "got the integer 4, expected a shape"),
-    (("model", "input_shapes"), "x", ("model_shapes",), '"model.input_shapes" from your code\'s observations: got '
+    (("model", "input_shapes"), "x", ("model_shapes",), "its record of your model (input shapes): got "
                                                         "a string ('x'), expected a list of shapes"),
     (("model", "input_shapes"), [], ("model_shapes",), "got an empty list, expected a list of shapes"),
-    (("model", "output_shapes"), [None, 10], ("model_shapes",), '"model.output_shapes"'),
+    (("model", "output_shapes"), [None, 10], ("model_shapes",), "its record of your model (output shapes)"),
     (("model", "output_shapes"), [[None, HUGE]], ("model_shapes",), "got an integer of more than 20 digits at [0][1]"),
-    (("model", "trainable_params"), "many", ("total_params",), '"model.trainable_params" from your code\'s '
-                                                               "observations: got a string ('many'), expected an "
-                                                               "integer"),
+    (("model", "trainable_params"), "many", ("total_params",), "its record of your model (trainable parameters): "
+                                                               "got a string ('many'), expected an integer"),
     (("model", "trainable_params"), math.nan, ("total_params",), "got NaN, expected an integer"),
-    (("model", "non_trainable_params"), None, ("total_params",), '"model.non_trainable_params"'),
-    (("errors",), ["build_model"], CHECKS, '"errors" is a list of 1 item; expected an object'),
-    (("errors",), {"forward": "boom"}, CHECKS, "\"errors\" of step 'forward' is a string ('boom')"),
-    (("seconds",), {"forward": "0.1"}, CHECKS, "\"seconds\" of step 'forward' is a string ('0.1')"),
-    (("phase",), ["build"], CHECKS, '"phase" is a list of 1 item; expected a string'),
+    (("model", "non_trainable_params"), None, ("total_params",), "its record of your model (non-trainable parameters)"),
+    (("errors",), ["build_model"], CHECKS, "the errors your code raised are a list of 1 item; expected an object"),
+    (("errors",), {"forward": "boom"}, CHECKS, "one of the errors your code raised is a string ('boom')"),
+    (("seconds",), {"forward": "0.1"}, CHECKS, "how long each step of the grader took: one time is a string ('0.1')"),
+    (("phase",), ["build"], CHECKS, "which phase ran is a list of 1 item; expected a string"),
 ]
 
 
@@ -86,7 +86,7 @@ def test_a_malformed_description_scores_zero_with_a_reason(evidence, path, value
         outcome = score(CHECKS[name], bad)
         assert (outcome.status, outcome.fraction) == ("error", 0.0), (name, outcome)
         assert fragment in outcome.message, name
-        assert "Likely cause: your code changed what the grader's probe records" in outcome.message
+        assert outcome.message.endswith(TAMPERED)
     for name in set(CHECKS) - set(broken):
         assert score(CHECKS[name], bad) == score(CHECKS[name], evidence), f"{name} does not read {path}"
 
@@ -124,11 +124,11 @@ def test_false_is_not_zero_parameters(tmp_path):
     assert score(check, evidence).status == "passed"
     outcome = score(check, replaced(evidence, "build", ("model", "layers", 8, "trainable_params"), False))
     assert (outcome.status, outcome.fraction) == ("error", 0.0)
-    assert '"model.layers[8].trainable_params"' in outcome.message and "got false" in outcome.message
+    assert "its record of your model (the 9th layer, trainable parameters): got false" in outcome.message
 
 
 def test_forward_is_only_needed_to_be_there(evidence):
     check = CHECKS["probabilities"]
     assert score(check, replaced(evidence, "build", ("forward",), "x")).status == "passed"
     outcome = score(check, replaced(evidence, "build", ("errors",), {"forward": {"type": 3}}))
-    assert outcome.status == "error" and "its type is the integer 3" in outcome.message
+    assert outcome.status == "error" and "has a type that is the integer 3" in outcome.message

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from grader.assignment import Evidence, PhaseOutcome, common_keys_problem, describe_json
+from grader.assignment import TAMPERED, Evidence, PhaseOutcome, common_keys_problem, describe_json
 from grader.checks import (BOOLEAN, INTEGER, OBJECT, SHAPE, SHAPES, SIZE, STRING, Malformed, NotObserved, entry,
-                           list_of, observed)
+                           list_of, observed, record_words)
 from tests.grader.checks.honest import driver_keys
 
 HUGE = 10**400
@@ -68,11 +68,33 @@ def test_a_kind_says_got_what_expected_what(kind, value, problem):
         assert problem in kind.problem(value)
 
 
-def test_entry_names_the_path_and_refuses_a_missing_key():
-    with pytest.raises(Malformed, match=r'"model.layers\[2\].trainable_params" .* got a string'):
+def test_entry_names_the_record_in_words_and_refuses_a_missing_key():
+    with pytest.raises(Malformed, match=r"^The grader cannot use its record of your model \(the 3rd layer, trainable "
+                                        r"parameters\): got a string \('many'\), expected an integer\. Likely cause"):
         entry({"trainable_params": "many"}, "trainable_params", INTEGER, "model.layers[2]")
-    with pytest.raises(Malformed, match='"model" from your code\'s observations: it has no layers'):
+    with pytest.raises(Malformed, match="^The grader cannot use its record of your model: it has no layers"):
         entry({}, "layers", list_of(OBJECT, "layers"), "model")
+
+
+@pytest.mark.parametrize("what, words", [
+    ("model", "its record of your model"),
+    ("model.input_shapes", "its record of your model (input shapes)"),
+    ("model.layers[0].output_shape", "its record of your model (the 1st layer, output shape)"),
+    ("model.layers[21].name", "its record of your model (the 22nd layer, name)"),
+    ("model.layers[12]", "its record of your model (the 13th layer)"),
+    ("c3_reacts", "its record of which S2 maps each C3 map reacts to"),
+    ("forward", "its record of your model's outputs on the grader's test images"),
+    ("predicted", "its record of your model's predictions"),
+    ("results['example1_xcorr'].error.type", "its record of your functions' answers (case example1_xcorr, error type)"),
+    ("resnet50.layers[3].kernel_shape", "its record of the model build_resnet(50) returned (the 4th layer, kernel shape)"),
+    ("bottleneck_widen.output_shapes", "its record of your bottleneck_block that widens the channels (output shapes)"),
+    ("model.layers[1].novel_field", "its record of your model (the 2nd layer, one of its entries)"),
+    ("a_key_no_table_names.layers[2]", "one of its records of your code"),
+    ("model..layers", "one of its records of your code"),
+    ("", "one of its records of your code"),
+])
+def test_a_record_is_named_in_words_never_by_the_probes_key(what, words):
+    assert record_words(what) == words
 
 
 def test_the_probes_own_keys_are_well_formed():
@@ -87,29 +109,34 @@ def test_the_probes_own_keys_are_well_formed():
 @pytest.mark.parametrize("observations, fragment", [
     (["x"], "it holds a list of 1 item; expected an object"),
     ("x", "it holds a string ('x'); expected an object"),
-    ({"errors": ["x"]}, '"errors" is a list of 1 item; expected an object of step name -> error'),
-    ({"errors": "x"}, '"errors" is a string (\'x\')'),
-    ({"errors": {"import": "boom"}}, '"errors" of step \'import\' is a string (\'boom\'); expected an object'),
-    ({"errors": {"import": {"type": 3}}}, '"errors" of step \'import\': its type is the integer 3; expected a string'),
-    ({"errors": {"import": {"type": "E", "message": ["x"]}}}, "its message is a list of 1 item"),
-    ({"errors": {"import": {"type": "E", "traceback": None}}}, "its traceback is null"),
-    ({"errors": {"s" * 100: []}}, "of step '" + "s" * 40 + "...' is an empty list"),
-    ({"seconds": []}, '"seconds" is an empty list; expected an object of step name -> seconds'),
-    ({"seconds": {"import": "1.0"}}, '"seconds" of step \'import\' is a string (\'1.0\'); expected a finite number'),
-    ({"seconds": {"import": math.nan}}, "is NaN; expected a finite number"),
-    ({"seconds": {"import": True}}, "is true; expected a finite number"),
-    ({"phase": 3}, '"phase" is the integer 3; expected a string'),
-    ({"wall_seconds": "3"}, '"wall_seconds" is a string (\'3\'); expected a finite number'),
-    ({"wall_seconds": math.inf}, '"wall_seconds" is Infinity'),
-    ({"device": {"gpu": True}}, '"device" is an object; expected a string'),
-    ({"errors": [], "seconds": []}, '"errors" is an empty list; expected an object of step name -> error; '
-                                    '"seconds" is an empty list'),
+    ({"errors": ["x"]}, "the errors your code raised are a list of 1 item; expected an object with one error per step"),
+    ({"errors": "x"}, "the errors your code raised are a string ('x')"),
+    ({"errors": {"import": "boom"}}, "one of the errors your code raised is a string ('boom'); expected an object "
+                                     "with the type, message and traceback of an exception"),
+    ({"errors": {"import": {"type": 3}}}, "one of the errors your code raised has a type that is the integer 3; "
+                                          "expected a string"),
+    ({"errors": {"import": {"type": "E", "message": ["x"]}}}, "has a message that is a list of 1 item"),
+    ({"errors": {"import": {"type": "E", "traceback": None}}}, "has a traceback that is null"),
+    ({"errors": {"s" * 100: []}}, "one of the errors your code raised is an empty list"),
+    ({"seconds": []}, "how long each step of the grader took is an empty list; expected an object with one time per step"),
+    ({"seconds": {"import": "1.0"}}, "how long each step of the grader took: one time is a string ('1.0'); "
+                                     "expected a finite number"),
+    ({"seconds": {"import": math.nan}}, "one time is NaN; expected a finite number"),
+    ({"seconds": {"import": True}}, "one time is true; expected a finite number"),
+    ({"phase": 3}, "which phase ran is the integer 3; expected a string"),
+    ({"wall_seconds": "3"}, "how long the phase took is a string ('3'); expected a finite number"),
+    ({"wall_seconds": math.inf}, "how long the phase took is Infinity"),
+    ({"device": {"gpu": True}}, "the device your code ran on is an object; expected a string"),
+    ({"errors": [], "seconds": []}, "the errors your code raised are an empty list; expected an object with one error "
+                                    "per step; how long each step of the grader took is an empty list"),
 ])
 def test_malformed_common_keys_are_named(observations, fragment):
     problem = common_keys_problem(observations)
-    assert problem.startswith("The grader cannot use observations.json: ")
+    assert problem.startswith("The grader cannot use its record of what your code did: ")
     assert fragment in problem
-    assert "Likely cause: your code changed what the grader's probe records" in problem
+    assert problem.endswith(TAMPERED)
+    for key in ("errors", "seconds", "wall_seconds", "phase", "device", "import", "observations.json"):
+        assert f"'{key}'" not in problem and f'"{key}"' not in problem and "_seconds" not in problem
 
 
 @pytest.mark.parametrize("observations", [
@@ -136,16 +163,16 @@ def _evidence(observations: dict, functions: tuple[str, ...] = ()) -> Evidence:
 
 def test_observed_checks_the_kind_it_is_told():
     evidence = _evidence({**driver_keys("build"), "model": [], "count": True})
-    with pytest.raises(Malformed, match="\"model\" from your code's observations: got an empty list, expected an object"):
+    with pytest.raises(Malformed, match="its record of your model: got an empty list, expected an object"):
         observed(evidence, "build", "model", expect=OBJECT)
-    with pytest.raises(Malformed, match="\"count\" .* got true, expected an integer"):
+    with pytest.raises(Malformed, match="one of its records of your code: got true, expected an integer"):
         observed(evidence, "build", "count", expect=INTEGER)
     assert observed(evidence, "build", "model") == []  # without `expect`, as before
 
 
 def test_observed_refuses_malformed_common_keys_before_reading_errors():
     evidence = _evidence({"errors": {"build_model": "boom"}, "model": {}})
-    with pytest.raises(Malformed, match='"errors" of step \'build_model\' is a string'):
+    with pytest.raises(Malformed, match="one of the errors your code raised is a string"):
         observed(evidence, "build", "model", step="build_model")
 
 
