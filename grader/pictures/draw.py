@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
-from grader.pictures.figures import Difference, FeatureMaps, Figures, LearningCurves, RobustnessCurve
+from grader.pictures.figures import Difference, FeatureMaps, Figures, RobustnessCurve
 from grader.present import plural
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ MARKED_EPOCHS = 40
 """Learning curves up to this many epochs get a marker per epoch; longer ones are plain lines."""
 MAX_DIFFERENCES = 4
 """Wrong worked examples drawn at most: the first few tell the pattern."""
+ANNOTATED_VALUES = 36
+"""Outputs of at most this many values (6x6) have each value written in its cell."""
 WEIGHTS = "RdBu_r"
 """Signed values (weights, activations before a non-linearity): red positive, blue negative, white zero."""
 ACTIVITY = "magma"
@@ -413,6 +415,7 @@ def _difference_picture(number: int, difference: Difference, total: int) -> Pict
         image = axes.imshow(_masked(values), cmap=_with_gaps(WEIGHTS), vmin=-scale, vmax=scale, interpolation="nearest")
         axes.set_title(f"{title} {values.shape[0]}x{values.shape[1]}", fontsize=9)
         _ticks(axes, values.shape)
+        _values(axes, values, scale)
     figure.colorbar(image, ax=list(grid[:2]), fraction=0.04)
     if same_shape:
         gap = np.abs(got - expected)
@@ -489,6 +492,16 @@ def _ticks(axes, shape: tuple[int, int]) -> None:
     for ticks, count in ((axes.set_yticks, shape[0]), (axes.set_xticks, shape[1])):
         ticks(range(count) if count <= 8 else range(0, count, max(1, count // 6)))
     axes.tick_params(labelsize=7)
+
+
+def _values(axes, values: np.ndarray, scale: float) -> None:
+    """Each value written in its cell, for outputs small enough to read (a worked example's)."""
+    if values.size > ANNOTATED_VALUES:
+        return
+    for (row, column), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            axes.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=7,
+                      color="white" if abs(value) > 0.6 * scale else "black")
 
 
 def _masked(values: np.ndarray) -> np.ma.MaskedArray:

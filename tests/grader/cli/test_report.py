@@ -8,6 +8,7 @@ from PIL import Image
 
 from grader import cli
 from grader.cli.options import USAGE_ERROR
+from grader.config import REPO_ROOT
 from grader.intake import Artifact
 from grader.pictures.figures import Figures, LayerRow
 from grader.results import CheckResult, GradingReport
@@ -137,3 +138,17 @@ def test_a_grader_error_and_an_ungraded_submission_exit_2(env, tmp_path, capsys)
     assert code == USAGE_ERROR and "is a grader error, so it has no report" in err
     code, _, err = run(capsys, str(queued), "--out", str(tmp_path), *options)
     assert code == USAGE_ERROR and f"Submission {queued} is not graded yet (it is queued)" in err
+
+
+def test_a_flipped_conv2d_graded_for_real_gets_its_heat_maps(env, tmp_path, capsys):
+    options, _ = env
+    submission = REPO_ROOT / "examples" / "submissions" / "conv_ops" / "s03_zhang_min.py"  # conv2d flips the kernel
+    assert cli.main(["grade", str(submission), "-a", "conv_ops", "--submitted-at", "2026-11-25T08:00:00+08:00",
+                     *options]) == 0
+    capsys.readouterr()
+    code, out, err = run(capsys, "1", "--out", str(tmp_path / "r"), *options)
+    assert code == 0, err
+    text = (tmp_path / "r" / "report.html").read_text()
+    assert "Where conv2d is wrong: worked example 1" in text and "flipped kernel" in text
+    assert (tmp_path / "r" / "difference_1.png").stat().st_size < 300_000
+    assert "Your model&#x27;s layers" not in text, "conv_ops has no network, so no layer table"
