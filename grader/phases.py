@@ -44,13 +44,6 @@ def validation_split(public: Split) -> tuple[Split, Split]:
     return stratified_split(public.images, public.labels, VALIDATION_FRACTION, VALIDATION_SEED)
 
 
-def training_note(train_size: int, validation_size: int) -> str:
-    """What the report says of the split, in the student's words."""
-    total = train_size + validation_size
-    return (f"Trained on {train_size:,} of the {total:,} public digits; a fixed {VALIDATION_FRACTION:.0%} "
-            f"({validation_size:,}) was held out for the validation curves.")
-
-
 def train_phase(recipe: dict, seconds: float) -> Phase:
     """Trains on the public split only, less the validation digits: the hidden digits are not in this sandbox."""
 

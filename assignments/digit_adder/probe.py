@@ -22,6 +22,8 @@ def train(probe):
             raise TypeError(f"train_adder() returned {type(trained).__name__}; expected the trained keras.Model")
         trained.save_weights(str(probe.out / "model.weights.h5"))
         probe.record("trained", True)
+        # The student's own training curves for the report, where Keras kept them (model.fit does).
+        keras_probe.record_history(probe, keras_probe.history_of(trained))
 
 
 def predict(probe):

@@ -49,6 +49,19 @@ def _problem(outcome: PhaseOutcome, step: str) -> str | None:
     return problem[:300] if isinstance(problem, str) else None
 
 
+def _read(outcome: PhaseOutcome, name: str, what: str, shape: tuple, max_bytes: int, kinds: str = "f") -> np.ndarray:
+    """The array the probe saved as `name`, checked; NotObserved naming `what` in the student's words."""
+    try:
+        return read_array(outcome.out_dir, name, dtype_kind=kinds, shape=shape, max_bytes=max_bytes)
+    except ObservationError:
+        raise _untrusted(what, f"expected an array of numbers of shape {_shape_text(shape)}, at most "
+                               f"{max_bytes // 1024:,} KiB") from None
+
+
+def _shape_text(shape: tuple) -> str:
+    return "(" + ", ".join("any" if size is None else str(size) for size in shape) + ")"
+
+
 def _untrusted(what: str, problem: str) -> NotObserved:
     return NotObserved(f"the grader's record of {what} is not usable ({problem}); let the grader's probe "
                        "record it unchanged")
@@ -93,8 +106,8 @@ def kernels(assignment: Assignment, evidence: Evidence) -> dict | None:
         raise NotObserved("the model has no convolution")
     if not isinstance(described, dict) or not isinstance(described.get("name"), str):
         raise _untrusted("your first convolution", "expected its name")
-    values = read_array(outcome.out_dir, "kernels.npy", dtype_kind="f", shape=(None,) * 4,
-                        max_bytes=KERNEL_SIDE ** 2 * KERNEL_INPUTS * KERNELS * 8 + 256)
+    values = _read(outcome, "kernels.npy", "your first convolution's kernels", shape=(None,) * 4,
+                   max_bytes=KERNEL_SIDE ** 2 * KERNEL_INPUTS * KERNELS * 8 + 256)
     bounds = (KERNEL_SIDE, KERNEL_SIDE, KERNEL_INPUTS, KERNELS)
     if values.size == 0 or any(size > bound for size, bound in zip(values.shape, bounds)):
         raise _untrusted("your first convolution's kernels", f"shape {values.shape}")
@@ -120,8 +133,8 @@ def feature_maps(assignment: Assignment, evidence: Evidence) -> dict | None:
         raise NotObserved("the model has no convolution or pooling layer")
     maps = []
     for index, layer in enumerate(described):
-        values = read_array(outcome.out_dir, f"feature_maps_{index}.npy", dtype_kind="f", shape=(2, None, None, None),
-                            max_bytes=2 * REPORT_SIDE ** 2 * REPORT_MAPS * 8 + 256)
+        values = _read(outcome, f"feature_maps_{index}.npy", f"the feature maps of '{layer['layer'][:80]}'",
+                       shape=(2, None, None, None), max_bytes=2 * REPORT_SIDE ** 2 * REPORT_MAPS * 8 + 256)
         if values.size == 0 or max(values.shape[1:3]) > REPORT_SIDE or values.shape[3] > min(REPORT_MAPS, layer["maps"]):
             raise _untrusted(f"the feature maps of '{layer['layer'][:80]}'", f"shape {values.shape}")
         values = np.clip(values, -FLOAT16_MAX, FLOAT16_MAX)
@@ -138,12 +151,9 @@ def robustness_curves(assignment: Assignment, evidence: Evidence) -> tuple[Robus
     outcome = _phase(assignment, evidence, "predict")
     if problem := _problem(outcome, "robustness"):
         raise NotObserved(f"your model raised an error on the shifted, rotated and noisy digits: {problem}")
-    try:
-        predictions = read_array(outcome.out_dir, "robustness_predictions.npy", dtype_kind="fiu",
-                                 shape=(plan.size, None), max_bytes=plan.size * MAX_CLASSES * 8 + 256)
-    except ObservationError as error:
-        raise NotObserved(f"your model's predictions on the shifted, rotated and noisy digits could not be "
-                          f"used: {error}") from None
+    predictions = _read(outcome, "robustness_predictions.npy", "your model's predictions on the shifted, rotated "
+                        "and noisy digits", shape=(plan.size, None), max_bytes=plan.size * MAX_CLASSES * 8 + 256,
+                        kinds="fiu")
     if predictions.shape[1] > MAX_CLASSES or predictions.shape[1] == 0:
         raise NotObserved(f"your model gave {predictions.shape[1]} numbers per digit; expected one per class")
     if not np.all(np.isfinite(predictions)):

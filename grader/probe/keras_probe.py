@@ -166,14 +166,18 @@ def train_with_recipe(probe, builder: str, pad: int = 0):
 def record_history(probe, history) -> None:
     """Records Keras's per-epoch history (model.fit(...).history, or model.history.history after the
     student's own training): loss and accuracy, with validation where there was some. Anything else
-    is left out; NaN stays NaN (training diverged)."""
+    is left out, and so is a curve of anything but numbers; NaN stays NaN (training diverged). Never
+    raises: the weights are saved by then."""
     if not isinstance(history, dict):
         return
     kept = {}
     for key in HISTORY_KEYS:
         values = history.get(key)
         if isinstance(values, (list, tuple)) and values:
-            kept[key] = [float(v) for v in values[:MAX_EPOCHS]]
+            try:
+                kept[key] = [float(v) for v in values[:MAX_EPOCHS]]
+            except (TypeError, ValueError):
+                continue
     if kept:
         probe.record("history", kept)
 

@@ -114,11 +114,22 @@ def test_a_subclassed_model_costs_the_feature_maps_not_an_error_of_the_student(t
 def test_history_keeps_loss_and_accuracy_and_says_nan(tmp_path):
     probe = make_probe(tmp_path)
     keras_probe.record_history(probe, {"loss": [1.0, float("nan")], "accuracy": [0.5, 0.6], "lr": [0.1, 0.1],
-                                       "val_loss": []})
+                                       "val_loss": [], "val_accuracy": ["high", None]})
     assert json.loads(json.dumps(probe.observations["history"]))["accuracy"] == [0.5, 0.6]
     assert set(probe.observations["history"]) == {"loss", "accuracy"}
     assert np.isnan(probe.observations["history"]["loss"][1])
     keras_probe.record_history(make_probe(tmp_path / "none"), None)
+
+
+def test_the_students_own_fit_leaves_its_history_on_the_model(tmp_path):
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert keras_probe.history_of(model) is None
+    model.fit(np.zeros((8, 3)), np.zeros(8), epochs=3, verbose=0)
+    probe = make_probe(tmp_path)
+    keras_probe.record_history(probe, keras_probe.history_of(model))
+    assert [len(probe.observations["history"][key]) for key in ("loss", "accuracy")] == [3, 3]
 
 
 def test_the_recipe_trains_on_the_training_digits_and_validates_on_the_held_out_ones(tmp_path, monkeypatch):
