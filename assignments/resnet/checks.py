@@ -115,8 +115,14 @@ def zeroed_block(key: str, name: str):
     return check
 
 
+def _stopped_at_every_depth(missing: list[NotObserved], depths: int) -> None:
+    """One error that stopped every depth (the starter's NotImplementedError) is said once, not per depth."""
+    if len(missing) == depths and len({str(error) for error in missing}) == 1:
+        raise missing[0]
+
+
 def resnet_params(evidence: Evidence) -> Verdict:
-    right, lines = 0, []
+    right, lines, stopped = 0, [], []
     for depth, expected in PARAMS.items():
         key = f"resnet{depth}"
         try:
@@ -125,18 +131,20 @@ def resnet_params(evidence: Evidence) -> Verdict:
             raise
         except NotObserved as missing:
             lines.append(f"ResNet-{depth}: {missing}")
+            stopped.append(missing)
             continue
         if got == expected:
             right += 1
         else:
             lines.append(f"ResNet-{depth}: trainable parameters got {got:,}, expected {expected:,}.")
+    _stopped_at_every_depth(stopped, len(PARAMS))
     if lines:
         lines.append("Likely cause: the stage table (blocks per stage), bias in convolutions, or projections.")
     return Verdict(right / len(PARAMS), "\n".join(lines) or "All five depths have the paper's parameter counts.")
 
 
 def resnet_multiply_adds(evidence: Evidence) -> Verdict:
-    right, lines = 0, []
+    right, lines, stopped = 0, [], []
     for depth, paper in PAPER_MULTIPLY_ADDS.items():
         key = f"resnet{depth}"
         try:
@@ -145,6 +153,7 @@ def resnet_multiply_adds(evidence: Evidence) -> Verdict:
             raise
         except NotObserved as missing:
             lines.append(f"ResNet-{depth}: {missing}")
+            stopped.append(missing)
             continue
         if abs(got - paper) <= MULTIPLY_ADDS_TOLERANCE * paper:
             right += 1
@@ -157,6 +166,7 @@ def resnet_multiply_adds(evidence: Evidence) -> Verdict:
                 cause = " Likely cause: compare your stages and strides with the paper's table."
             lines.append(f"ResNet-{depth}: {got / 1e9:.2f}e9 multiply-adds at 224x224, expected {paper / 1e9:.1f}e9 "
                          f"within {MULTIPLY_ADDS_TOLERANCE:.0%}.{cause}")
+    _stopped_at_every_depth(stopped, len(PAPER_MULTIPLY_ADDS))
     return Verdict(right / len(PAPER_MULTIPLY_ADDS), "\n".join(lines) or "Multiply-adds within 3% of the paper.")
 
 

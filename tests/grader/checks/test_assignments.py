@@ -207,3 +207,18 @@ def test_a_resnet_output_shape_wrong_at_one_depth_costs_the_shape_check_and_name
     outcome = score(check, replaced(evidence, "build", (key, "output_shapes"), value))
     assert outcome.status == "failed"
     assert message in outcome.message
+
+
+@pytest.mark.parametrize("check_name", ["ResNet-18..152 trainable parameters",
+                                        "ResNet-18..152 multiply-adds within 3% of the paper"])
+def test_one_error_at_every_resnet_depth_is_one_line(check_name, tmp_path):
+    evidence = honest_evidence("resnet", tmp_path)
+    error = {"type": "NotImplementedError", "message": "TODO", "traceback": "  line 112, in build_resnet"}
+    for depth in (18, 34, 50, 101, 152):
+        evidence = replaced(evidence, "build", (f"resnet{depth}",), None)
+        del evidence.phases["build"].observations[f"resnet{depth}"]
+        evidence.phases["build"].observations["errors"][f"resnet{depth}"] = error
+    [check] = [c for c in load_assignment("resnet").checks if c.name == check_name]
+    outcome = score(check, evidence)
+    assert (outcome.status, outcome.message) == (
+        "error", "Not checked: build_resnet() raised NotImplementedError (the error is shown once, at the top).")
