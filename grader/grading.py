@@ -352,7 +352,7 @@ def _phase_failure(phase: Phase, run: SandboxRun, detail: str | None) -> str:
                f"{envelope.disk_files:,} files in the {phase.name} phase (files deleted while still open count "
                "too). Likely cause: saving arrays or checkpoints in a loop.")
     elif run.status == "ok":
-        why = (f"Your code ended the {phase.name} phase without results ({detail}). "
+        why = (f"Your code ended the {phase.name} phase without results ({detail.rstrip('.')}). "
                "Likely cause: calling sys.exit() or os._exit() at import time.")
     else:
         why = f"The {phase.name} phase {run.describe()} before the grader got results."
