@@ -77,7 +77,11 @@ SHIFT_TOLERANCE = 0.05
 
 def shift_invariance(evidence: Evidence) -> Verdict:
     """Accuracy on hidden digits shifted by 2 pixels, beside the reference LeNet-5's on the same digits."""
-    curves = learned.robustness_curves(ASSIGNMENT, evidence)
+    observed(evidence, "predict", "robustness_predicted", step="predict", expect=INTEGER)
+    try:
+        curves = learned.robustness_curves(ASSIGNMENT, evidence)
+    except NotObserved as why:  # the report's reason, a phrase: here a sentence
+        raise NotObserved(f"Not compared: {why}.") from None
     found = evidence.secrets.get("reference_robustness")
     if curves is None or found is None:
         raise NotObserved("Not compared: this grading sent no shifted digits to your model.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.assignment import Assignment, Evidence, PhaseOutcome, is_number
+from grader.assignment import Assignment, Evidence, PhaseOutcome, common_keys_problem, is_number
 from grader.checks import NotObserved
 from grader.pictures import robustness
 from grader.pictures.figures import FeatureMaps, LearningCurves, RobustnessCurve
@@ -35,6 +35,8 @@ def _phase(assignment: Assignment, evidence: Evidence, name: str) -> PhaseOutcom
         raise NotObserved(SELF_CHECK)
     if outcome.failure:
         raise NotObserved(NO_RESULTS.format(phase=name))
+    if problem := common_keys_problem(outcome.observations):
+        raise NotObserved(problem)
     errors = outcome.all_raised()
     if errors:
         doing = "training" if errors[0].step == "train" else errors[0].raiser(evidence.functions)

@@ -103,8 +103,8 @@ def test_the_reference_lenet5_loses_accuracy_with_shift_and_rotation(tmp_path):
     config = Config(use_keras_download=False, secret_path=tmp_path / "secret", cache_dir=tmp_path / "cache")
     report = grade_path(REPO_ROOT / "reference" / "lenet5.py", load_assignment("lenet5"), config, reference=True)
     found = {curve.transform: curve.accuracy for curve in report.figures.robustness}
-    # On the 8,000-digit sample: about 97-98% untouched; 4-pixel shifts and 30-degree turns cost
-    # LeNet-5 well over 10 points (measured: see the issue 10 report).
+    # Measured on the 8,000-digit sample (500 hidden digits a level): 96.5% untouched; 81.5, 56 and 35%
+    # at 2, 3 and 4-pixel shifts; 86, 78 and 69% at 20, 25 and 30 degrees; 47.5% at noise sigma 0.5.
     for transform in ("shift", "rotation"):
         accuracy = found[transform]
         assert accuracy[0] > 0.9 and accuracy[-1] < accuracy[0] - 0.1, (transform, accuracy)
