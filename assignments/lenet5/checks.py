@@ -83,8 +83,10 @@ def shift_invariance(evidence: Evidence) -> Verdict:
     except NotObserved as why:  # the report's reason, a phrase: here a sentence
         raise NotObserved(f"Not compared: {why}.") from None
     found = evidence.secrets.get("reference_robustness")
-    if curves is None or found is None:
+    if curves is None:
         raise NotObserved("Not compared: this grading sent no shifted digits to your model.")
+    if found is None:  # grading the reference itself, for the curves this check compares with
+        raise NotObserved("Not compared: this grading is the reference's own.")
     if not found.curves:
         raise NotObserved(f"Not compared: {found.missing}.")
     got, untouched = accuracy_at(curves, "shift", SHIFT_PIXELS), accuracy_at(curves, "shift", 0)
