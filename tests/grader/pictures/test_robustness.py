@@ -75,7 +75,7 @@ def test_a_set_holds_the_same_digits_at_every_level_of_every_transformation():
     shift_4 = images[20 * plan.blocks.index(("shift", 4)):][:20]
     for original, moved in zip(images[:20], shift_4):  # each digit moved 4 pixels one way
         assert any(np.array_equal(shift(original[None], 4 * d, 4 * r)[0], moved) for d, r in robustness.DIRECTIONS)
-    again, same_plan = make_set(digits, labels, np.random.default_rng(7), digits=20)
+    again, _ = make_set(digits, labels, np.random.default_rng(7), digits=20)
     np.testing.assert_array_equal(again, images)
     assert not np.array_equal(make_set(digits, labels, np.random.default_rng(8), digits=20)[0], images)
 
