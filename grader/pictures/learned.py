@@ -14,6 +14,8 @@ from grader.sandbox.observations import ObservationError, read_array
 
 MAX_CLASSES = 100
 """Columns of the robustness predictions, at most (the course's models have 10)."""
+MAX_MAPS = 10**6
+"""Maps a layer may claim to have, at most (the report shows the first REPORT_MAPS)."""
 MAX_DIGITS = 10**7
 """Training or validation digits a record may claim, at most (full MNIST has 60,000)."""
 FLOAT16_MAX = 65_000.0
@@ -129,7 +131,8 @@ def feature_maps(assignment: Assignment, evidence: Evidence) -> dict | None:
     described = outcome.observations.get("feature_maps")
     if not isinstance(described, list) or len(described) > REPORT_LAYERS or not all(
             isinstance(d, dict) and isinstance(d.get("layer"), str) and isinstance(d.get("kind"), str)
-            and isinstance(d.get("maps"), int) and not isinstance(d.get("maps"), bool) for d in described):
+            and isinstance(d.get("maps"), int) and not isinstance(d.get("maps"), bool) and 0 < d["maps"] <= MAX_MAPS
+            for d in described):
         raise _untrusted("your layers' feature maps", f"expected at most {REPORT_LAYERS} layers, each named")
     if not described:
         raise NotObserved("the model has no convolution or pooling layer")

@@ -165,6 +165,8 @@ def test_known_predictions_on_the_transformed_digits_give_known_curves(tmp_path)
     ("predict", {"report_problems": {"kernels": "ValueError: no"}}, {}, "kernels", "ValueError: no"),
     ("predict", {"feature_maps": []}, {}, "feature_maps", "no convolution or pooling layer"),
     ("predict", {"feature_maps": [{"layer": "c1"}]}, {}, "feature_maps", "not usable"),
+    ("predict", {"feature_maps": [{"layer": "c1", "kind": "Conv2D", "maps": 10**100}]}, {}, "feature_maps",
+     "not usable"),
     ("predict", {}, {"feature_maps_0": np.ones((2, 99, 99, 6), dtype="float32")}, "feature_maps", "not usable"),
     ("predict", {}, {"feature_maps_0": np.ones((2, 28, 28, 6), dtype="object")}, "feature_maps", "not usable"),
     ("predict", {"report_problems": {"feature_maps": "ValueError: the model is a subclassed keras.Model"}}, {},
