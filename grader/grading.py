@@ -210,6 +210,12 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
         for check in checks:
             report.checks.append(_score(check, evidence, logs))
         report.figures = _figures(assignment, evidence, logs)
+        curves = report.figures.curves
+        if curves is not None and curves.train_size and curves.validation_size:
+            whole = curves.train_size + curves.validation_size
+            report.notes.append(f"Trained with the course recipe on {curves.train_size:,} of the {whole:,} public "
+                                f"digits: a fixed {curves.validation_size / whole:.0%} ({curves.validation_size:,}) "
+                                "is held out for the report's validation curves.")
     finally:
         for phase_dir in workdir.iterdir():
             release_output_folder(phase_dir / "out")  # unmounts it first where it is a file system

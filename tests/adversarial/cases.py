@@ -29,7 +29,7 @@ class Case:
     all_errors: str | None = None
     """When set, every check has status error and a message containing this."""
     messages: tuple[str, ...] = ()
-    """Each must appear in some check's message."""
+    """Each must appear in a note (where the student's errors are shown, once) or some check's message."""
     log_has: tuple[str, ...] = ()
     """Each must appear in the instructor log: proof that the attack ran."""
     log_lacks: tuple[str, ...] = ()

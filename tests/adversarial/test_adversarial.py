@@ -192,8 +192,9 @@ def verdict_problems(case: Case, report: GradingReport, world: World) -> list[st
         problems += [f"check {c.name!r}: got {c.status}: {c.message[:300]!r}, expected error with "
                      f"{case.all_errors!r}" for c in report.checks
                      if c.status != "error" or case.all_errors not in c.message]
-    messages = "\n".join(c.message for c in report.checks)
-    problems += [f"no check says {text!r}" for text in case.messages if text not in messages]
+    # The student's errors are shown once, in the notes at the top; the checks they stopped refer to them.
+    messages = "\n".join([*report.notes, *(c.message for c in report.checks)])
+    problems += [f"no note or check says {text!r}" for text in case.messages if text not in messages]
     log = report.instructor_log
     problems += [f"the log lacks {text!r}" for text in case.log_has if text.format(**world.paths) not in log]
     problems += [f"the log shows {text!r}" for text in case.log_lacks if text.format(**world.paths) in log]

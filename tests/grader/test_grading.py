@@ -4,6 +4,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.assignment import assignment_names, load_assignment
@@ -42,6 +43,19 @@ def test_trained_reference_scores_full_marks(name, config):
     report = grade_path(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, student="reference")
     assert_full_marks(report)
     assert set(report.phase_seconds) == {"build", "train", "predict"}
+    # Every picture of the report that the assignment allows, from the real sandbox's outputs.
+    figures = report.figures
+    assert figures.kernels is not None and figures.confusion is not None, figures.missing
+    total = next(check.measures["total"] for check in report.checks if check.measures)
+    assert figures.confusion.sum() == total and np.trace(figures.confusion) >= 0.9 * total
+    if name == "digit_adder":  # it reads pairs: no feature maps or robustness of single digits
+        assert figures.robustness == () and figures.feature_maps == ()
+        return
+    assert figures.curves.validation_size and len(figures.curves.val_accuracy) == len(figures.curves.loss)
+    assert any("held out for the report's validation curves" in note for note in report.notes)
+    assert [curve.transform for curve in figures.robustness] == ["shift", "rotation", "noise"]
+    assert [curve.transform for curve in figures.reference_robustness] == ["shift", "rotation", "noise"]
+    assert figures.feature_maps and figures.feature_maps[0].original.shape == figures.feature_maps[0].shifted.shape
 
 
 @pytest.mark.parametrize("name", ["mnist_convnet", "lenet5", "resnet", "digit_adder"])
