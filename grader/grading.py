@@ -72,8 +72,9 @@ class GradingContext:
         digest = hmac.new(self.config.secret().encode(), purpose.encode(), hashlib.sha256).digest()
         return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
-    def carried_file(self, phase: str, name: str) -> Path:
-        """A file an earlier phase wrote, checked to be a plain file of sane size before it is passed on."""
+    def carried_file(self, phase: str, name: str, what: str) -> Path:
+        """A file an earlier phase wrote, checked to be a plain file of sane size before it is passed on;
+        `what` names it for the student ("the trained model's weights"), whom its file name would not help."""
         outcome = self.phases[phase]
         path = outcome.out_dir / name
         try:
@@ -85,9 +86,9 @@ class GradingContext:
             if error:
                 raise ObservationError(f"the {phase} phase failed, so there is nothing to go on with: "
                                        f"{error.raiser(self.assignment.functions)} raised {error.kind} ({SHOWN_ONCE}).") from None
-            raise ObservationError(f"{name} is missing: the {phase} phase did not write it") from None
+            raise ObservationError(f"{what} are missing: the {phase} phase did not save them") from None
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CARRIED_FILE:
-            raise ObservationError(f"{name} from the {phase} phase is not a plain file of at most "
+            raise ObservationError(f"{what} from the {phase} phase are not a plain file of at most "
                                    f"{MAX_CARRIED_FILE // 2**20} MiB")
         return path
 

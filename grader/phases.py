@@ -56,6 +56,10 @@ def train_phase(recipe: dict, seconds: float) -> Phase:
     return Phase("train", seconds, hidden=True, inputs=inputs, cpus=TRAIN_CPUS, gpu=GPU_SHARE)
 
 
+WEIGHTS = "the trained model's weights"
+"""How feedback names the file the train phase hands to the predict phase."""
+
+
 def report_digits(public: Split) -> np.ndarray:
     """(2, 28, 28) uint8: the report's public digit and the same digit moved by REPORT_SHIFT."""
     digit = public.images[np.flatnonzero(public.labels == REPORT_DIGIT_LABEL)[0]]
@@ -71,7 +75,7 @@ def predict_phase(seconds: float = PREDICT_SECONDS) -> Phase:
         hidden = mnist.hidden
         context.secrets["hidden_labels"] = hidden.labels.astype(np.int64)
         context.secrets["full_mnist"] = len(mnist.public) >= 60000
-        weights = context.carried_file("train", "model.weights.h5")
+        weights = context.carried_file("train", "model.weights.h5", WEIGHTS)
         digits = report_digits(mnist.public)
         images, plan = robustness.make_set(hidden.images, hidden.labels, context.secret_rng("robustness"))
         context.secrets |= {"report_digits": digits, "report_shift": REPORT_SHIFT, "robustness": plan}
@@ -92,6 +96,6 @@ def digit_pairs_phase(pairs: int, seconds: float = PREDICT_SECONDS) -> Phase:
         context.secrets["hidden_labels"] = hidden.labels[first].astype(np.int64) + hidden.labels[second]
         context.secrets["full_mnist"] = len(context.mnist().public) >= 60000
         return {"images_a": hidden.images[first], "images_b": hidden.images[second],
-                "weights": context.carried_file("train", "model.weights.h5"), "args": {"seed": 0}}
+                "weights": context.carried_file("train", "model.weights.h5", WEIGHTS), "args": {"seed": 0}}
 
     return Phase("predict", seconds, hidden=True, inputs=inputs, gpu=GPU_SHARE)

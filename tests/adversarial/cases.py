@@ -156,10 +156,10 @@ CASES = [
          "after the probe", 10.0, assignment="mnist_convnet", self_check=True, messages=("is a symbolic link",)),
     Case("mnist_train_no_weights.py", "the train phase ends without model.weights.h5 (FileNotFoundError "
          "stopped grading)", 0.0, assignment="mnist_convnet", all_errors="",
-         messages=("model.weights.h5 is missing",)),
+         messages=("the trained model's weights are missing",)),
     Case("mnist_symlink_weights.py", "the train phase leaves model.weights.h5 as a symlink to /etc/shadow",
-         0.0, assignment="mnist_convnet", all_errors="", messages=("model.weights.h5 from the train phase is not a "
-                                                                 "plain file",)),
+         0.0, assignment="mnist_convnet", all_errors="", messages=("the trained model's weights from the train phase "
+                                                                 "are not a plain file",)),
     Case("mnist_memorized_labels.py", "the right model, never trained: fit is a no-op and predict looks each "
          "image up in a table of MNIST's public labels", 11.0, assignment="mnist_convnet",
          messages=("Accuracy on 2,000 hidden digits", "Likely cause"),
