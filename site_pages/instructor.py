@@ -12,6 +12,7 @@ import streamlit as st
 from grader.course import Course, CourseError, FinalGrade, due_for, final_grades_of, local_text
 from grader.export import export
 from grader.intake import safe_filename
+from grader.pictures.audience import student_view
 from grader.present import check_changes, plural, score_text, size_text
 from grader.results import CheckResult
 from grader.roster import RosterError, import_roster, read_roster, write_tokens
@@ -256,22 +257,6 @@ def show_history(reader: Gradebook, gradebook: Gradebook, course: Course, submis
         show_report(reader, course, submission, grading, checks)
 
 
-def students_see_line(course: Course, submission: SubmissionRow, grading: GradingRow, granted: list[ExtensionRow],
-                      at: datetime) -> str:
-    """What of this report the student sees now: whether it is their current grading, and whether the
-    figures of hidden digits are shown to them yet."""
-    if not grading.is_current:
-        return (f"The student sees the current grading's report, not this one (grading #{grading.id} is not "
-                "current).")
-    if submission.status in common.PENDING:
-        return "The student sees neither feedback nor report until the regrade waiting for this submission is done."
-    if common.withheld_sentence(course, submission.student_id, submission.assignment, at, granted) is None:
-        return "The student sees this report as it is here, the figures of hidden digits included."
-    due = due_for(course, submission.student_id, submission.assignment, granted)
-    return ("The student sees this report without the figures of hidden digits (confusion matrix, robustness) "
-            f"until their hidden results are released, after {local_text(course, due)}.")
-
-
 def show_report(reader: Gradebook, course: Course, submission: SubmissionRow, grading: GradingRow,
                 checks: list[CheckResult]) -> None:
     """The grading's whole report (hidden figures included), what the student sees of it, and a zip of
@@ -284,7 +269,8 @@ def show_report(reader: Gradebook, course: Course, submission: SubmissionRow, gr
     student = reader.student(submission.student_id)
     name = None if student is None else student.display_name
     who = f"{submission.student_id} ({name})" if name else submission.student_id
-    seen = students_see_line(course, submission, grading, reader.extensions(), common.now())
+    seen = student_view(course, submission, grading, reader.extensions(), common.now(),
+                        has_hidden=any(check.hidden for check in checks))
     top.caption(seen)
     top.download_button(
         "Download the report (report.html and its PNGs, zip)",

@@ -13,15 +13,16 @@ from grader.assignment import assignment_names, load_assignment
 from grader.cli.options import add_store_options
 from grader.config import Config
 from grader.course.current import course_of
-from grader.course import Course, due_for, final_grades_of, local_text, released
+from grader.course import Course, final_grades_of, local_text
 from grader.grading import phase_envelope
 from grader.leaderboard import part_caption
+from grader.pictures.audience import EVERYTHING, student_view
 from grader.pictures.figures import Figures
 from grader.present import percent_text, plural, score_text, size_text
 from grader.standings import accuracy_boards, standings
 from grader.results import CheckResult
 from grader.store import Gradebook
-from grader.store.rows import ExtensionRow, GradingRow, SubmissionRow
+from grader.store.rows import GradingRow, SubmissionRow
 
 EXPORT_FORMATS = ("csv", "gradescope", "canvas")
 
@@ -164,7 +165,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
            f"{grading.grader_version}{graded}.")
     page = write_report(args.out, title=f"{submission.assignment}: feedback report", who=who, figures=figures,
                         checks=checks, notes=grading.notes, withheld=None, pictures=pictures,
-                        staff_line=staff_line(course, submission, grading, figures, checks, config, extensions))
+                        staff_line=f"{EVERYTHING} " + student_view(course, submission, grading, extensions, config.now(),
+                                                                   has_hidden=_has_hidden(figures, checks)))
     seconds = time.perf_counter() - started
     sizes = [(page, page.stat().st_size)] + [(args.out / f"{p.name}.png", len(p.png)) for p in pictures]
     print(f"Wrote the report of submission {submission.id}, grading {grading.id}, to {page} "
@@ -203,23 +205,8 @@ def _grading(gradings: list[GradingRow], submission: SubmissionRow, grading_id: 
     return chosen
 
 
-def staff_line(course: Course, submission: SubmissionRow, grading: GradingRow, figures: Figures,
-               checks: list[CheckResult], config: Config, extensions: list[ExtensionRow]) -> str:
-    """For staff: that the page shows everything, whether the student sees the hidden results (and the
-    figures of hidden digits) yet, and whether this grading is the one the student sees."""
-    line = "For staff: this report shows everything, hidden checks and figures of hidden digits included."
-    hidden = any(check.hidden for check in checks) or any(_present(getattr(figures, name)) for name in Figures.HIDDEN)
-    if hidden:
-        if released(course, submission.student_id, submission.assignment, config.now(), extensions):
-            line += f" {submission.student_id} sees them now."
-        else:
-            due = due_for(course, submission.student_id, submission.assignment, extensions)
-            line += (f" {submission.student_id} does not see them yet: they appear after the due date, "
-                     f"{local_text(course, due)}.")
-    if not grading.is_current:
-        line += (f" This is grading {grading.id}, not the current one ({submission.grading.id}), which is the one "
-                 "the student sees." if submission.grading else f" This is grading {grading.id}.")
-    return line
+def _has_hidden(figures: Figures, checks: list[CheckResult]) -> bool:
+    return any(check.hidden for check in checks) or any(_present(getattr(figures, name)) for name in Figures.HIDDEN)
 
 
 def _present(value) -> bool:

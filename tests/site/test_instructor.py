@@ -249,7 +249,8 @@ def test_a_grading_shows_its_whole_report_and_downloads_it_as_a_zip(school, down
     assert f"Report of grading #{grading}" in texts(at.subheader)
     alts = [image.proto.imgs[0].alt for image in at.get("image")]
     assert alts == [picture.alt for picture in draw(figures)], "hidden figures included: staff see everything"
-    assert "The student sees this report as it is here, the figures of hidden digits included." in texts(at.caption)
+    assert ("The student sees this report as it is here, hidden checks and figures of hidden digits included."
+            in texts(at.caption))
 
     folder = f"report-{submission}-{grading}"
     archive = zipfile.ZipFile(io.BytesIO(downloads[f"{folder}.zip"]()))
@@ -273,8 +274,8 @@ def test_an_earlier_grading_says_the_student_sees_another_and_one_without_figure
 
     at.selectbox(key=f"instructor_grading_{submission}").select(with_figures)
     at = ran(at)
-    assert (f"The student sees the current grading's report, not this one (grading #{with_figures} is not current)."
-            in texts(at.caption))
+    assert (f"The student sees the current grading's report (grading {school.gradings['second']}), not this one "
+            f"(grading {with_figures})." in texts(at.caption))
     assert f"report-{submission}-{with_figures}.zip" in downloads
 
 
