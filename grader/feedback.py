@@ -21,7 +21,7 @@ def format_report(report: GradingReport, title: str) -> str:
     for check in report.checks:
         hidden = " (hidden)" if check.hidden else ""
         lines.append(f"[{MARKS[check.status]}] {check.points:g}/{check.max_points:g}  {check.name}{hidden}")
-        if check.status != "passed":
+        if check.status != "passed" or check.max_points == 0:  # an informational check is all message
             lines.append(textwrap.indent(check.message, "        "))
     timing = ", ".join(f"{name} {seconds:.0f} s ({report.phase_cpu_seconds.get(name, 0):.0f} s CPU)"
                        for name, seconds in report.phase_seconds.items())

@@ -276,6 +276,18 @@ def spatial_layers(model):
     return chosen[:REPORT_LAYERS]
 
 
+def model_input(model):
+    """The model's input in the structure it was built with (one tensor, a list, a dict).
+
+    A functional model has it as `model.input`; a Sequential model built from keras.Input raises
+    there ("has never been called") though its `inputs` list is defined.
+    """
+    try:
+        return model.input
+    except (AttributeError, ValueError):
+        return model.inputs[0] if len(model.inputs) == 1 else list(model.inputs)
+
+
 def save_feature_maps(probe, model, digits):
     """feature_maps_<i>.npy: layer i's activations for the report's digits, (2, height, width, maps),
     the first REPORT_MAPS maps, subsampled to at most REPORT_SIDE a side; the layers' names alongside."""
@@ -288,9 +300,8 @@ def save_feature_maps(probe, model, digits):
     layers = spatial_layers(model)
     described = []
     if layers:
-        # model.input keeps the structure the model was built with (one tensor, a list, a dict).
-        reader = keras.Model(model.input, [layer.output for layer in layers])
-        structure = model.input
+        structure = model_input(model)
+        reader = keras.Model(structure, [layer.output for layer in layers])
         feeds = ([digits] * len(structure) if isinstance(structure, (list, tuple))
                  else {key: digits for key in structure} if isinstance(structure, dict) else digits)
         outputs = reader(feeds, training=False)

@@ -67,6 +67,27 @@ def test_known_weights_give_known_kernels_and_feature_maps(tmp_path):
     assert "report_problems" not in probe.observations and not probe.observations["errors"]
 
 
+def test_a_sequential_model_gives_the_same_maps_as_the_functional_one(tmp_path):
+    """Sequential from keras.Input, as most students write it, raises on `model.input` ("never been
+    called"): the maps were missing for every such submission."""
+    functional = tiny_model()
+    sequential = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="conv"),
+                                   keras.layers.MaxPooling2D(2, name="pool"), keras.layers.Flatten(name="flatten"),
+                                   keras.layers.Dense(10, activation="softmax", name="fc")], name="students")
+    sequential.set_weights(functional.get_weights())
+    digits = np.random.default_rng(1).integers(0, 256, (2, 6, 6), dtype=np.uint8)
+    probes = [make_probe(tmp_path / name, report_digits=digits) for name in ("functional", "sequential")]
+
+    for probe, model in zip(probes, (functional, sequential)):
+        keras_probe.report_views(probe, model)
+
+    assert "report_problems" not in probes[1].observations, probes[1].observations.get("report_problems")
+    assert probes[1].observations["feature_maps"] == probes[0].observations["feature_maps"]
+    for index in range(2):
+        np.testing.assert_array_equal(np.load(probes[1].out / f"feature_maps_{index}.npy"),
+                                      np.load(probes[0].out / f"feature_maps_{index}.npy"))
+
+
 def test_large_maps_are_subsampled_and_cut_to_the_first_maps(tmp_path):
     inputs = keras.Input((150, 150, 1))
     model = keras.Model(inputs, keras.layers.Conv2D(40, 1, padding="same", name="wide")(inputs))
