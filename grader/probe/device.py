@@ -5,7 +5,7 @@ import platform
 
 
 def describe_device() -> str:
-    """"GPU: <name>" when the Keras backend sees an accelerator, else "CPU: <model>, <n> cores"."""
+    """"GPU: <name>" when the Keras backend sees an accelerator, else "CPU: <model>, <n> cores" ("1 core")."""
     import keras  # late: reading this name must not cost a framework import elsewhere
 
     backend = keras.backend.backend()
@@ -24,7 +24,8 @@ def describe_device() -> str:
 
         devices = tf.config.list_physical_devices("GPU")
         gpu = tf.config.experimental.get_device_details(devices[0]).get("device_name", "GPU") if devices else None
-    return f"GPU: {gpu}" if gpu else f"CPU: {_cpu_model()}, {len(os.sched_getaffinity(0))} cores"
+    cores = len(os.sched_getaffinity(0))
+    return f"GPU: {gpu}" if gpu else f"CPU: {_cpu_model()}, {cores} core{'' if cores == 1 else 's'}"
 
 
 def _cpu_model() -> str:
