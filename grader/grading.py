@@ -41,7 +41,7 @@ from grader.submission import ReaderUnavailable, Submission, SubmissionError, wr
 log = logging.getLogger(__name__)
 
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
-PROBE_FILES = ("driver.py", "keras_probe.py", "device.py")
+PROBE_FILES = ("driver.py", "keras_probe.py", "device.py", "fonts.conf")
 MAX_CARRIED_FILE = 512 * 2**20  # a trained model handed from one phase to the next
 MAX_ERROR_NOTES = 8  # distinct errors shown in full in the notes: conv_ops's starter has six
 OUTPUT_TAIL = 1500  # characters of the sandbox's output a student sees when a phase fails

@@ -77,6 +77,9 @@ def describe_exception(error: BaseException) -> dict:
 def main(phase: str) -> int:
     inputs, out, submission = sandbox_dir("inputs"), sandbox_dir("out"), sandbox_dir("submission")
     args = json.loads((inputs / "args.json").read_text()) if (inputs / "args.json").exists() else {}
+    # fonts.conf: an empty fontconfig configuration, so that matplotlib (which Keras imports) finds
+    # one and fc-list writes no error into the output a student may read.
+    os.environ["FONTCONFIG_FILE"] = str(sandbox_dir("probe") / "fonts.conf")
     sys.path.insert(0, str(sandbox_dir("probe")))
     sys.path.insert(0, str(submission))
     import assignment_probe  # the assignment's probe, copied beside this file

@@ -63,6 +63,7 @@ def test_reference_passes_the_self_check(name, config):
     report = grade_path(REPO_ROOT / "reference" / f"{name}.py", load_assignment(name), config, self_check=True)
     assert_full_marks(report)
     assert not any(check.hidden for check in report.checks)
+    assert "Fontconfig" not in report.instructor_log, "the sandbox's output (a student's 'Last output') is noise-free"
     # The report's layer table comes with every grading, the self-check included.
     assert len(report.figures.layers) > 5 and "layers" not in report.figures.missing
     assert not any(row.shape_wrong or row.params_wrong for row in report.figures.layers)
