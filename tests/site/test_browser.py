@@ -1,6 +1,7 @@
 """The site in a real browser: headless Chromium against `streamlit run`, with a worker grading the upload, and a
 clock the test moves past a due date."""
 
+import contextlib
 import io
 import os
 import re
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from dataclasses import replace
@@ -119,62 +121,69 @@ def site_without_worker(seeded, tmp_path):
     yield from serve(seeded, tmp_path, worker=False)
 
 
-def test_scoreboard_upload_graded_by_the_worker_analytics_and_instructor(site, seeded):
+@contextlib.contextmanager
+def browser_page() -> Iterator[tuple[Page, list[str]]]:
+    """A page of headless Chromium (the Debian package) and the messages of every dialog it opens (an
+    alert() smuggled in by a student's string would show there); the browser is closed afterwards."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    pseudonyms = seeded.pseudonyms()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             dialogs: list[str] = []
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-
-            page.goto(site)
-            expect(page.get_by_role("heading", name="digit_adder: accuracy leaderboard")).to_be_visible(timeout=30_000)
-            board = grid(page, 0)
-            assert [(row[1], float(row[-1])) for row in board] == [(pseudonyms[s], t) for s, t in TOTALS.items()]
-            page.screenshot(path=SCREENSHOTS / "scoreboard.png", full_page=True)
-            shown = page.locator("body").inner_text() + "\n".join("\t".join(row) for row in board)
-            for student in seeded.gradebook.students():
-                assert student.id not in shown and student.display_name not in shown
-
-            page.get_by_role("link", name="Submit").click()
-            page.get_by_label("Upload token", exact=True).fill(seeded.tokens["s003"])
-            page.get_by_role("button", name="Sign in").click()
-            expect(page.get_by_text(f"Signed in as {SCRIPT_NAME}", exact=True)).to_be_visible()
-            expect(page.get_by_role("combobox", name="Assignment")).to_have_value(re.compile("^conv_ops: "))
-            page.locator("input[type=file]").set_input_files(REPO_ROOT / "reference" / "conv_ops.py")
-            submit = page.get_by_role("button", name="Submit for grading")
-            expect(submit).to_be_enabled()
-            submit.click()
-            expect(page.get_by_text("is queued for grading.")).to_be_visible()
-            expect(page.get_by_text("Status: done")).to_be_visible(timeout=GRADING_SECONDS * 1000)
-            expect(page.get_by_test_id("stMetricValue")).to_have_text("30/30")
-            page.screenshot(path=SCREENSHOTS / "submit.png", full_page=True)
-
-            page.get_by_role("link", name="My submissions").click()
-            expect(page.get_by_role("heading", name="My submissions")).to_be_visible()
-            files = [row[2] for row in grid(page, 0)]
-            assert files == ["conv_ops.py", IMG_FILENAME]
-            page.screenshot(path=SCREENSHOTS / "my_submissions.png", full_page=True)
-
-            page.get_by_role("link", name="Assignment analytics").click()
-            expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(4)
-            page.screenshot(path=SCREENSHOTS / "analytics.png", full_page=True)
-
-            page.get_by_role("link", name="Instructor").click()
-            page.get_by_label("Instructor password", exact=True).fill(INSTRUCTOR_PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            expect(page.get_by_role("tab", name="Grades")).to_be_visible()
-            names = {row[1] for row in grid(page, 0)}
-            assert {"Ada Lovelace", SCRIPT_NAME} <= names
-            page.screenshot(path=SCREENSHOTS / "instructor.png", full_page=True)
-
-            assert dialogs == []
-            assert page.locator("img[src=x]").count() == 0
-            assert page.locator("script", has_text="alert(1)").count() == 0
+            yield page, dialogs
         finally:
             browser.close()
+
+
+def test_scoreboard_upload_graded_by_the_worker_analytics_and_instructor(site, seeded):
+    pseudonyms = seeded.pseudonyms()
+    with browser_page() as (page, dialogs):
+        page.goto(site)
+        expect(page.get_by_role("heading", name="digit_adder: accuracy leaderboard")).to_be_visible(timeout=30_000)
+        board = grid(page, 0)
+        assert [(row[1], float(row[-1])) for row in board] == [(pseudonyms[s], t) for s, t in TOTALS.items()]
+        page.screenshot(path=SCREENSHOTS / "scoreboard.png", full_page=True)
+        shown = page.locator("body").inner_text() + "\n".join("\t".join(row) for row in board)
+        for student in seeded.gradebook.students():
+            assert student.id not in shown and student.display_name not in shown
+
+        page.get_by_role("link", name="Submit").click()
+        page.get_by_label("Upload token", exact=True).fill(seeded.tokens["s003"])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text(f"Signed in as {SCRIPT_NAME}", exact=True)).to_be_visible()
+        expect(page.get_by_role("combobox", name="Assignment")).to_have_value(re.compile("^conv_ops: "))
+        page.locator("input[type=file]").set_input_files(REPO_ROOT / "reference" / "conv_ops.py")
+        submit = page.get_by_role("button", name="Submit for grading")
+        expect(submit).to_be_enabled()
+        submit.click()
+        expect(page.get_by_text("is queued for grading.")).to_be_visible()
+        expect(page.get_by_text("Status: done")).to_be_visible(timeout=GRADING_SECONDS * 1000)
+        expect(page.get_by_test_id("stMetricValue")).to_have_text("30/30")
+        page.screenshot(path=SCREENSHOTS / "submit.png", full_page=True)
+
+        page.get_by_role("link", name="My submissions").click()
+        expect(page.get_by_role("heading", name="My submissions")).to_be_visible()
+        files = [row[2] for row in grid(page, 0)]
+        assert files == ["conv_ops.py", IMG_FILENAME]
+        page.screenshot(path=SCREENSHOTS / "my_submissions.png", full_page=True)
+
+        page.get_by_role("link", name="Assignment analytics").click()
+        expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(4)
+        page.screenshot(path=SCREENSHOTS / "analytics.png", full_page=True)
+
+        page.get_by_role("link", name="Instructor").click()
+        page.get_by_label("Instructor password", exact=True).fill(INSTRUCTOR_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("tab", name="Grades")).to_be_visible()
+        names = {row[1] for row in grid(page, 0)}
+        assert {"Ada Lovelace", SCRIPT_NAME} <= names
+        page.screenshot(path=SCREENSHOTS / "instructor.png", full_page=True)
+
+        assert dialogs == []
+        assert page.locator("img[src=x]").count() == 0
+        assert page.locator("script", has_text="alert(1)").count() == 0
 
 
 HIDDEN_ADDER_CHECK = "accuracy on 2,000 pairs of hidden digits after your train_adder"
@@ -195,30 +204,24 @@ def sign_in(page: Page, token: str) -> None:
 
 
 def test_a_student_sees_the_hidden_result_only_after_the_due_date(before_the_adders_due_date, site, seeded):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{site}/my_submissions")
-            sign_in(page, seeded.tokens["s002"])
-            # Said twice: beside the final grade and above the feedback.
-            expect(page.get_by_test_id("stAlertContentInfo").get_by_text(
-                "The hidden checks' results (15 points) appear here after your due date, 2025-12-10 23:59 "
-                "(Asia/Shanghai)")).to_be_visible(timeout=30_000)
-            expect(page.get_by_test_id("stMetricValue")).to_have_text("5/5")
-            expect(page.get_by_text(HIDDEN_ADDER_CHECK)).to_have_count(0)
-            page.screenshot(path=SCREENSHOTS / "my_submissions_before_due.png", full_page=True)
+    with browser_page() as (page, _):
+        page.goto(f"{site}/my_submissions")
+        sign_in(page, seeded.tokens["s002"])
+        # Said twice: beside the final grade and above the feedback.
+        expect(page.get_by_test_id("stAlertContentInfo").get_by_text(
+            "The hidden checks' results (15 points) appear here after your due date, 2025-12-10 23:59 "
+            "(Asia/Shanghai)")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stMetricValue")).to_have_text("5/5")
+        expect(page.get_by_text(HIDDEN_ADDER_CHECK)).to_have_count(0)
+        page.screenshot(path=SCREENSHOTS / "my_submissions_before_due.png", full_page=True)
 
-            before_the_adders_due_date(AFTER_DUE)  # the due date passes: the site reads the clock file on each run
-            page.reload()
-            sign_in(page, seeded.tokens["s002"])  # a reloaded page is a new session
-            expect(page.get_by_text(HIDDEN_ADDER_CHECK)).to_be_visible(timeout=30_000)
-            expect(page.get_by_test_id("stMetricValue")).to_have_text("14/20")
-            expect(page.get_by_text("appear here after your due date")).to_have_count(0)
-            page.screenshot(path=SCREENSHOTS / "my_submissions_after_due.png", full_page=True)
-        finally:
-            browser.close()
+        before_the_adders_due_date(AFTER_DUE)  # the due date passes: the site reads the clock file on each run
+        page.reload()
+        sign_in(page, seeded.tokens["s002"])  # a reloaded page is a new session
+        expect(page.get_by_text(HIDDEN_ADDER_CHECK)).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stMetricValue")).to_have_text("14/20")
+        expect(page.get_by_text("appear here after your due date")).to_have_count(0)
+        page.screenshot(path=SCREENSHOTS / "my_submissions_after_due.png", full_page=True)
 
 
 REPORT_IMAGES = "[data-testid=stExpander] img"
@@ -238,28 +241,20 @@ def graded_with_a_report(seeded):
 
 def test_a_student_opens_the_report_and_the_browser_decodes_every_picture(graded_with_a_report, site_without_worker,
                                                                           seeded):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     expected = draw(graded_with_a_report)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            dialogs: list[str] = []
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto(f"{site_without_worker}/my_submissions")
-            sign_in(page, seeded.tokens["s001"])
-            page.get_by_text(STUDENT_TITLE, exact=True).click(timeout=30_000)
-            images = page.locator(REPORT_IMAGES)
-            expect(images).to_have_count(len(expected), timeout=30_000)
-            page.wait_for_function(f"({DECODED})({REPORT_IMAGES!r}) === {len(expected)}", timeout=30_000)
-            assert images.evaluate_all("images => images.map(image => image.alt)") == [p.alt for p in expected]
-            sizes = images.evaluate_all("images => images.map(image => [image.naturalWidth, image.naturalHeight])")
-            assert sizes == [list(Image.open(io.BytesIO(p.png)).size) for p in expected], "each PNG as drawn"
-            # The report alone, in a window tall enough for all of it: the page scrolls inside Streamlit's own
-            # container, which cuts a full-page shot at the window's height.
-            page.set_viewport_size({"width": 1400, "height": 4000})
-            page.get_by_test_id("stExpander").filter(has_text=STUDENT_TITLE).screenshot(path=SCREENSHOTS / "report.png")
-            assert dialogs == []
-            assert page.locator("img[src=x]").count() == 0
-        finally:
-            browser.close()
+    with browser_page() as (page, dialogs):
+        page.goto(f"{site_without_worker}/my_submissions")
+        sign_in(page, seeded.tokens["s001"])
+        page.get_by_text(STUDENT_TITLE, exact=True).click(timeout=30_000)
+        images = page.locator(REPORT_IMAGES)
+        expect(images).to_have_count(len(expected), timeout=30_000)
+        page.wait_for_function(f"({DECODED})({REPORT_IMAGES!r}) === {len(expected)}", timeout=30_000)
+        assert images.evaluate_all("images => images.map(image => image.alt)") == [p.alt for p in expected]
+        sizes = images.evaluate_all("images => images.map(image => [image.naturalWidth, image.naturalHeight])")
+        assert sizes == [list(Image.open(io.BytesIO(p.png)).size) for p in expected], "each PNG as drawn"
+        # The report alone, in a window tall enough for all of it: the page scrolls inside Streamlit's own
+        # container, which cuts a full-page shot at the window's height.
+        page.set_viewport_size({"width": 1400, "height": 4000})
+        page.get_by_test_id("stExpander").filter(has_text=STUDENT_TITLE).screenshot(path=SCREENSHOTS / "report.png")
+        assert dialogs == []
+        assert page.locator("img[src=x]").count() == 0
