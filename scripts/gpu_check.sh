@@ -6,12 +6,13 @@
 # folder) or benchmarks/results, as gpu.json and gpu.md, with this run's log beside them.
 #   GPU_CHECK_PYTHON  the machine's Python with JAX (default python3)
 #   GPU_CHECK_WHEELS  the carried folder (default var/wheels)
+#   GPU_CHECK_VENV    the venv it makes (default var/gpu-venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST_PYTHON=${GPU_CHECK_PYTHON:-python3}
 WHEELS=${GPU_CHECK_WHEELS:-var/wheels}
 RESULTS=${OUT:-benchmarks/results}
-VENV=var/gpu-venv
+VENV=${GPU_CHECK_VENV:-var/gpu-venv}
 TOOLS=$PWD/var/gpu-tools
 mkdir -p "$RESULTS"
 exec > >(tee "$RESULTS/gpu_check.log") 2>&1
@@ -70,7 +71,7 @@ if sys.prefix != sys.base_prefix:
     site = next(pathlib.Path(sys.argv[1]).glob("lib/python3*/site-packages"))
     (site / "_gpu_check_host.pth").write_text("".join(f"{path}\n" for path in paths))
 PY
-PY="$PWD/$VENV/bin/python"
+PY="$(cd "$VENV" && pwd)/bin/python"
 say "installing from $WHEELS into $VENV"
 "$PY" -m pip install --quiet --disable-pip-version-check --no-index --find-links "$WHEELS" \
   -r scripts/gpu_requirements.txt
