@@ -31,6 +31,7 @@ THROUGHPUT_MODELS = ("mnist_convnet", "lenet5")
 EXAMPLES = REPO_ROOT / "examples" / "submissions"
 NOT_SUBMISSIONS = {"expected.json", "manifest.csv"}
 NVIDIA_SMI_PERIOD = 0.5  # seconds between GPU memory readings: a sandbox's peak lasts seconds, not less
+LOG_TAIL = 3000  # characters of the instructor log kept for a grading that lost points
 CHILD_TIMEOUT = 600  # a throughput child that hangs (a wedged GPU) must not eat the whole device call
 
 
@@ -82,6 +83,8 @@ class Results:
 
 
 class Deadline:
+    """The moment after which nothing new starts."""
+
     def __init__(self, seconds: float):
         self.ends = time.monotonic() + seconds
 
@@ -110,7 +113,10 @@ def summary(report: GradingReport, assignment) -> dict:
             # cache is empty also grades the reference for its robustness curves, once, inside `seconds`.
             "phases_seconds": round(sum(report.phase_seconds.values()), 1), "phase_seconds": report.phase_seconds,
             "phase_cpu_seconds": report.phase_cpu_seconds, "device": report.device,
-            "isolation": isolation_of(report), "lost": lost}
+            "isolation": isolation_of(report), "lost": lost,
+            "warnings": [note[:300] for note in report.notes if note.startswith("Warning")],
+            # The sandboxes' output, for a machine one reads only through this file.
+            "log_tail": report.instructor_log[-LOG_TAIL:] if lost else ""}
 
 
 def grade_reference(name: str, config: Config, *, slot: int = 0, student: str = "gpu-check") -> dict:
@@ -165,7 +171,8 @@ class GpuMemory:
                 "per_process_peak_mib": peaks,
                 "card_peak_over_idle_mib": self.peak_used - self.baseline,
                 "card_peak_over_idle_per_sandbox_mib": round((self.peak_used - self.baseline) / sandboxes),
-                "within_share": bool(peaks) and max(peaks) <= total * GPU_SHARE * 1.05}
+                # None where nvidia-smi lists no processes (some containers): the card's peak still tells.
+                "within_share": max(peaks) <= total * GPU_SHARE * 1.05 if peaks else None}
 
 
 def grade_together(name: str, count: int, config: Config, alone: dict | None) -> dict:

@@ -14,10 +14,9 @@ WHEELS=${GPU_CHECK_WHEELS:-var/wheels}
 RESULTS=${OUT:-benchmarks/results}
 VENV=${GPU_CHECK_VENV:-var/gpu-venv}
 TOOLS=$PWD/var/gpu-tools
-mkdir -p "$RESULTS"
-exec > >(tee "$RESULTS/gpu_check.log") 2>&1
 say() { printf '[gpu_check %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
+main() {
 # bubblewrap: the sandbox's namespaces. Without it the grader falls back to its rlimits mode and
 # every report says the isolation is weak; gpu.md says which mode graded.
 if ! command -v bwrap >/dev/null; then
@@ -82,3 +81,9 @@ export KERAS_BACKEND=jax GRADER_KERAS_DOWNLOAD=0 TF_CPP_MIN_LOG_LEVEL=2
 say "measuring"
 "$PY" -m benchmarks.gpu --out "$RESULTS" "$@"
 say "done: $RESULTS/gpu.md"
+}
+
+mkdir -p "$RESULTS"
+# The log beside the results, whole, whatever the caller keeps of the output.
+main "$@" 2>&1 | tee "$RESULTS/gpu_check.log"
+exit "${PIPESTATUS[0]}"
