@@ -59,8 +59,12 @@ fi
 # A venv that sees the machine's JAX, PyTorch and NumPy. Made from a Python that is itself a venv
 # (the image's /opt/torch/.venv), --system-site-packages shows only the base installation's
 # packages, so a .pth adds the host venv's site-packages (grader/sandbox/launch.py binds them).
-if [ ! -x "$VENV/bin/python" ]; then
-  "$HOST_PYTHON" -m venv --system-site-packages "$VENV"
+if [ ! -x "$VENV/bin/python" ] && ! "$HOST_PYTHON" -m venv --system-site-packages "$VENV"; then
+  # A base Python without ensurepip (Debian's without python3-venv): the venv runs the pip that
+  # the machine has, which it sees through the system site-packages or the .pth below.
+  rm -rf "$VENV"
+  "$HOST_PYTHON" -m venv --system-site-packages --without-pip "$VENV"
+  say "made $VENV without pip of its own"
 fi
 "$HOST_PYTHON" - "$VENV" <<'PY'
 import os, pathlib, sys, sysconfig

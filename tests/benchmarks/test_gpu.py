@@ -155,3 +155,20 @@ def test_gpu_check_sh_makes_a_venv_that_sees_the_host_venvs_packages_inside_the_
                               rw_binds={tmp_path / "sandbox-out": "/out"}, envelope=Envelope(seconds=60),
                               env={"KERAS_BACKEND": "jax"}, use_bubblewrap=True)
     assert sandboxed.status == "ok", sandboxed.output[-2000:]
+
+
+def test_with_a_gpu_the_gpu_figures_come_first_and_sharing_and_the_class_run_on_the_gpu_only(tmp_path, monkeypatch):
+    done = []
+    monkeypatch.setattr(gpu.devices, "gpus", lambda: [gpu.devices.Gpu(0, "GPU-fake")])
+    monkeypatch.setattr(gpu, "machine", lambda config: {})
+    monkeypatch.setattr(gpu, "grade_reference", lambda name, config, **_: done.append(("references", config.overrides.gpu)) or {})
+    monkeypatch.setattr(gpu, "throughput", lambda model, images, device, config: done.append(("throughput", device)) or {})
+    monkeypatch.setattr(gpu, "grade_together", lambda *args: done.append(("shared", args[2].overrides.gpu)) or {})
+    monkeypatch.setattr(gpu, "grade_class", lambda *args: done.append(("class", args[3].overrides.gpu)) or {})
+    monkeypatch.setattr(gpu, "markdown", lambda results: "")
+    options = dataclasses.replace(gpu.parse_options([]), references=("conv_ops",), throughput_models=("lenet5",),
+                                  out=tmp_path)
+    gpu.measure(options, Config(use_keras_download=False, secret_path=tmp_path / "secret"))
+    # None: the phases' own GPU share; 0.0: the CPU pass.
+    assert done == [("references", None), ("throughput", "gpu"), ("throughput", "cpu"), ("shared", None),
+                    ("class", None), ("references", 0.0)]
