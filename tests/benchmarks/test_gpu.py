@@ -24,7 +24,9 @@ GPU_REQUIREMENTS = REPO_ROOT / "scripts" / "gpu_requirements.txt"
 ON_THE_GPU_MACHINE = {"numpy", "jax", "torch"}
 """What the GPU machine has and the check must not replace: its JAX and PyTorch were built against its NumPy."""
 NOT_NEEDED_THERE = {"tensorflow": "the check grades with KERAS_BACKEND=jax",
-                    "psycopg": "the check's gradebook is SQLite"}
+                    "psycopg": "the check's gradebook is SQLite",
+                    "ray": "the cluster executor (grader/cluster): the check grades on one machine, and Ray's "
+                           "wheel alone is larger than what a device call carries"}
 MODULE_OF = {"sqlalchemy": "sqlalchemy", "pyseccomp": "pyseccomp", "alembic": "alembic", "matplotlib": "matplotlib",
              "keras": "keras", "h5py": "h5py", "tzdata": "tzdata"}
 
