@@ -216,6 +216,7 @@ def grade_class(name: str, size: int, workers: int, config: Config, deadline: De
     lock = threading.Lock()
     scores: dict[str, set] = defaultdict(set)
     seconds: list[float] = []
+    errors: list[str] = []
 
     def work(slot: int) -> None:
         while True:
@@ -223,7 +224,11 @@ def grade_class(name: str, size: int, workers: int, config: Config, deadline: De
                 if not pending or deadline.passed():
                     return
                 index, path = pending.pop(0)
-            report = grade_path(path, assignment, config, student=f"class-{index}", slot=slot)
+            try:
+                report = grade_path(path, assignment, config, student=f"class-{index}", slot=slot)
+            except Exception as error:  # the outermost boundary of one grading: recorded, the class goes on
+                errors.append(f"{path.name}: {type(error).__name__}: {error}")
+                continue
             with lock:
                 scores[path.name].add(report.score)
                 seconds.append(report.execution_seconds)
@@ -240,7 +245,7 @@ def grade_class(name: str, size: int, workers: int, config: Config, deadline: De
             "gradings_per_hour": round(graded / wall * 3600) if graded else 0,
             "median_seconds_per_grading": round(statistics.median(seconds), 1) if seconds else None,
             "same_score_for_each_copy": all(len(s) == 1 for s in scores.values()),
-            "scores": {name: sorted(s) for name, s in sorted(scores.items())}}
+            "scores": {student: sorted(s) for student, s in sorted(scores.items())}, "errors": errors}
 
 
 # Runs in a plain child process, like benchmarks/grading.py's PLAIN_WORK: the trusted process never
