@@ -174,3 +174,16 @@ def test_with_a_gpu_the_gpu_figures_come_first_and_sharing_and_the_class_run_on_
     # None: the phases' own GPU share; 0.0: the CPU pass.
     assert done == [("references", None), ("throughput", "gpu"), ("throughput", "cpu"), ("shared", None),
                     ("class", None), ("references", 0.0)]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu.devices.gpus(), reason="needs an NVIDIA GPU (/dev/nvidia*)")
+def test_on_a_gpu_machine_a_reference_grades_on_the_gpu_with_full_marks(tmp_path):
+    pytest.importorskip("jax")
+    config = Config(use_keras_download=False, secret_path=tmp_path / "secret", keras_backend="jax",
+                    cache_dir=tmp_path / "cache")
+    options = dataclasses.replace(gpu.parse_options(["--references", "mnist_convnet", "--skip", "throughput", "shared",
+                                                     "class"]), devices=("gpu",), out=tmp_path)
+    row = gpu.measure(options, config).runs["gpu"]["references"]["mnist_convnet"]
+    assert row["full_marks"], row["lost"]
+    assert row["device"].startswith("GPU"), f"graded on {row['device']!r}, expected the GPU:\n{row['log_tail']}"
