@@ -81,7 +81,12 @@ def test_a_venv_shows_the_folders_its_pth_files_add_and_nothing_else(tmp_path):
     site.mkdir(parents=True)
     (venv / "bin").mkdir()
     (venv / "pyvenv.cfg").write_text(f"home = {Path(PYTHON).resolve().parent}\n")
-    (site / "host.pth").write_text(f"{host_site}\nimport os; os.environ\n{tmp_path / 'missing'}\nrelative/dir\n")
+    (site / "host.pth").write_text(f"{host_site}\nimport os; os.environ\n{tmp_path / 'missing' / 'site-packages'}\n"
+                                   "relative/site-packages\n")
+    # An editable install's .pth names its source tree: a repository with the secret and the gradebook.
+    checkout = tmp_path / "checkout"
+    (checkout / "var").mkdir(parents=True)
+    (site / "__editable__.grader.pth").write_text(f"{checkout}\n")
     roots = interpreter_roots(str(venv / "bin" / "python"))
     assert venv in roots and host_site in roots
-    assert not any("missing" in str(root) or "relative" in str(root) for root in roots)
+    assert not any(part in str(root) for root in roots for part in ("missing", "relative", "checkout"))
