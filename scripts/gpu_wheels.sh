@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 DIR=${2:-var/wheels}
 MAX_MIB=60  # the device tool carries at most 64 MiB of ignored paths, the MNIST sample included
 
-rm -rf "$DIR" && mkdir -p "$DIR"
+# Only what an earlier run downloaded goes: one version of each package, whatever DIR is.
+mkdir -p "$DIR" && rm -f "$DIR"/*.whl "$DIR"/*.deb
 # pip matches manylinux tags exactly: name every one the wheels of these pins are built for.
 platforms=()
 for tag in manylinux1 manylinux2014 manylinux_2_17 manylinux_2_27 manylinux_2_28; do
