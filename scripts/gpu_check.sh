@@ -28,9 +28,10 @@ if ! command -v bwrap >/dev/null; then
     say "no bwrap here and no bubblewrap .deb in $WHEELS: the sandbox runs in rlimits mode"
   fi
 fi
+# (grep reads all of ldconfig's list: with pipefail, grep -q's early exit fails the pipeline.)
 # libseccomp: pyseccomp finds it by name (ctypes.util.find_library, which also reads
 # LD_LIBRARY_PATH and LIBRARY_PATH); without it the sandbox runs with no system-call filter and says so.
-if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
+if ! ldconfig -p 2>/dev/null | grep 'libseccomp\.so\.2' >/dev/null; then
   if deb=$(ls "$WHEELS"/libseccomp2_*.deb 2>/dev/null | head -1) && [ -n "$deb" ]; then
     dpkg-deb -x "$deb" "$TOOLS"
     lib=$(dirname "$(find "$TOOLS" -name 'libseccomp.so.2*' | head -1)")
@@ -42,7 +43,7 @@ fi
 # The sandbox's environment is clean (no LD_LIBRARY_PATH): CUDA's driver library must be in the
 # loader's cache, which the sandbox sees. Where the image finds it through LD_LIBRARY_PATH only,
 # add that folder to the cache (root on a throwaway machine; elsewhere say what is missing).
-if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
+if ! ldconfig -p 2>/dev/null | grep 'libcuda\.so\.1' >/dev/null; then
   for dir in ${LD_LIBRARY_PATH:+${LD_LIBRARY_PATH//:/ }} /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
     if [ -e "$dir/libcuda.so.1" ]; then
       if [ "$(id -u)" = 0 ] && [ -d /etc/ld.so.conf.d ]; then
