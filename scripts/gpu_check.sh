@@ -79,9 +79,9 @@ PY="$(cd "$VENV" && pwd)/bin/python"
 say "installing from $WHEELS into $VENV"
 "$PY" -m pip install --quiet --disable-pip-version-check --no-index --find-links "$WHEELS" \
   -r scripts/gpu_requirements.txt
-"$PY" -c 'import jax, keras; print("jax", jax.__version__, jax.devices(), "| keras", keras.__version__)'
-
+# Before the first `import keras`: there is no TensorFlow there, Keras's default backend.
 export KERAS_BACKEND=jax GRADER_KERAS_DOWNLOAD=0 TF_CPP_MIN_LOG_LEVEL=2
+"$PY" -c 'import jax, keras; print("jax", jax.__version__, jax.devices(), "| keras", keras.__version__, keras.backend.backend())'
 "$PY" -m grader.data prepare
 say "measuring"
 "$PY" -m benchmarks.gpu --out "$RESULTS" "$@"

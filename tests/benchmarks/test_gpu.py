@@ -139,8 +139,13 @@ def test_gpu_check_sh_makes_a_venv_that_sees_the_host_venvs_packages_inside_the_
     # (pip's --no-index install fails if a version differs), so the run needs no network.
     wheels, out, venv = tmp_path / "wheels", tmp_path / "out", tmp_path / "venv"
     wheels.mkdir()
+    # The GPU machine has no TensorFlow: outside the sandboxes (whose environment is clean), an
+    # import of it fails here too, as it would there.
+    (tmp_path / "no-tf" / "tensorflow").mkdir(parents=True)
+    (tmp_path / "no-tf" / "tensorflow" / "__init__.py").write_text("raise ImportError('no TensorFlow on the GPU machine')\n")
     env = {**os.environ, "GPU_CHECK_PYTHON": sys.executable, "GPU_CHECK_WHEELS": str(wheels),
-           "GPU_CHECK_VENV": str(venv), "OUT": str(out)}
+           "GPU_CHECK_VENV": str(venv), "OUT": str(out), "PYTHONPATH": str(tmp_path / "no-tf")}
+    env.pop("KERAS_BACKEND", None)
     run = subprocess.run([str(REPO_ROOT / "scripts" / "gpu_check.sh"), "--cpu-only", "--quick",
                           "--skip", "throughput", "shared", "class"], env=env, capture_output=True, text=True,
                          timeout=300)
