@@ -112,7 +112,9 @@ def summary(report: GradingReport, assignment) -> dict:
             # The sandboxes' own time: the first grading of a trained assignment on a machine whose
             # cache is empty also grades the reference for its robustness curves, once, inside `seconds`.
             "phases_seconds": round(sum(report.phase_seconds.values()), 1), "phase_seconds": report.phase_seconds,
-            "phase_cpu_seconds": report.phase_cpu_seconds, "device": report.device,
+            "phase_cpu_seconds": report.phase_cpu_seconds,
+            # Waiting for cores or a GPU slot that other sandboxes on the machine hold (leases are machine-wide).
+            "phase_queued_seconds": report.phase_queued_seconds, "device": report.device,
             "isolation": isolation_of(report), "lost": lost,
             "warnings": [note[:300] for note in report.notes if note.startswith("Warning")],
             # The sandboxes' output, for a machine one reads only through this file.
@@ -392,9 +394,10 @@ def markdown(results: Results) -> str:
              f"bubblewrap {'works' if m['bubblewrap'] else 'unavailable (rlimits mode)'}.", ""]
     refs = [(d, n, r) for d, runs in results.runs.items() for n, r in runs.get("references", {}).items()]
     if refs:
-        lines += ["| device | reference | score | wall s (cold cache: + reference curves) | sandbox s | phases (s) | graded on | isolation |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["| device | reference | score | wall s (cold cache: + reference curves) | sandbox s | waited for cores s "
+                  "| phases (s) | graded on | isolation |", "|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {d} | {n} | {r['score']:g}/{r['max_score']:g} | {r['seconds']} | {r['phases_seconds']} | "
+                  f"{round(sum(r['phase_queued_seconds'].values()), 1)} | "
                   f"{', '.join(f'{k} {v}' for k, v in r['phase_seconds'].items())} | {r['device']} | {r['isolation']} |"
                   for d, n, r in refs]
         lines.append("")

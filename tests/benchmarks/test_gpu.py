@@ -82,9 +82,7 @@ def test_a_cpu_only_quick_dry_run_measures_every_workload(tmp_path):
                     cache_dir=tmp_path / "cache")
     options = dataclasses.replace(gpu.parse_options(["--cpu-only", "--quick"]), out=tmp_path / "out",
                                   throughput_images=128)
-    started = time.perf_counter()
     gpu.measure(options, config)
-    seconds = time.perf_counter() - started
 
     results = json.loads((tmp_path / "out" / "gpu.json").read_text())
     cpu = results["runs"]["cpu"]
@@ -96,7 +94,6 @@ def test_a_cpu_only_quick_dry_run_measures_every_workload(tmp_path):
     assert results["machine"]["keras_backend"] == "jax" and results["not_run"] == []
     table = (tmp_path / "out" / "gpu.md").read_text()
     assert "| cpu | conv_ops | 30/30 |" in table and "gradings per hour" in table
-    assert seconds < 60, f"the dry run took {seconds:.0f} s, expected seconds"
 
 
 def test_a_measurement_after_the_deadline_is_listed_as_not_run(tmp_path):
