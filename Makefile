@@ -36,3 +36,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) data/*.npz data/*.tgz .pytest_cache var
+
+# The GPU check's wheels and packages, downloaded here into var/wheels (ignored, at most 60 MiB) for
+# a GPU machine with no network; there, scripts/gpu_check.sh installs them and measures (README).
+.PHONY: gpu-wheels
+gpu-wheels: $(VENV)/.installed
+	scripts/gpu_wheels.sh $(PY) var/wheels

@@ -23,6 +23,9 @@ class EnvelopeOverrides:
     """The time budget of every phase: seconds of work on its cores."""
     memory_bytes: int | None = None
     cpus: int | None = None
+    gpu: float | None = None
+    """The GPU share of every phase that declares one; 0 computes on the CPU cores although the
+    machine has a GPU (the GPU check's CPU pass)."""
 
 
 def parse_cores(text: str) -> tuple[int, ...]:

@@ -113,7 +113,8 @@ def phase_envelope(phase: Phase, config: Config) -> Envelope:
     declared = config.envelope.replace(seconds=phase.seconds, cpus=phase.cpus, memory_bytes=phase.memory_bytes,
                                        gpu=phase.gpu)
     overrides = config.overrides
-    return declared.replace(seconds=overrides.seconds, cpus=overrides.cpus, memory_bytes=overrides.memory_bytes)
+    return declared.replace(seconds=overrides.seconds, cpus=overrides.cpus, memory_bytes=overrides.memory_bytes,
+                            gpu=overrides.gpu if phase.gpu else None)
 
 
 def unreadable(assignment: Assignment, message: str, *, student: str | None = None,

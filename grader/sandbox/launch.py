@@ -157,6 +157,7 @@ def interpreter_roots(executable: str) -> list[Path]:
             key, _, value = line.partition("=")
             if key.strip() == "home" and value.strip():
                 roots.append(Path(value.strip()).resolve().parent)
+        roots += _pth_directories(venv)
     prefix = exe.resolve().parent.parent
     if any(prefix.glob("lib/python3*")):
         roots.append(prefix)
@@ -165,6 +166,25 @@ def interpreter_roots(executable: str) -> list[Path]:
         if not any(is_within(root, other) for other in (*SYSTEM_DIRS, *visible)):
             visible.append(root)
     return visible
+
+
+SITE_FOLDERS = ("site-packages", "dist-packages")
+
+
+def _pth_directories(venv: Path) -> list[Path]:
+    """Other installations' package folders that the venv's .pth files add to sys.path: the GPU
+    check's venv reaches the GPU machine's own JAX and PyTorch, which live in another venv, through
+    one (scripts/gpu_check.sh). Only folders named like SITE_FOLDERS: an editable install's .pth
+    names a source tree (this repository, say, with var/secret and the gradebook), never shown."""
+    found = []
+    for pth in sorted(venv.glob("lib/python3*/site-packages/*.pth")):
+        for line in pth.read_text(errors="replace").splitlines():
+            line = line.strip()
+            # "import ..." lines are code that site.py runs, not folders. A folder is shown at the
+            # path written (a symbolic link in it would point nowhere inside the sandbox).
+            if line.startswith("/") and Path(line).name in SITE_FOLDERS and Path(line).is_dir():
+                found.append(Path(line))
+    return found
 
 
 def _check_visible(argv0: str, binds: list[Bind], roots: list[Path]) -> None:

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from grader.sandbox.envelope import Envelope
-from grader.sandbox.launch import Plan, bubblewrap_launch, rlimits_launch
+from grader.sandbox.launch import Plan, bubblewrap_launch, interpreter_roots, rlimits_launch
 
 PYTHON = sys.executable
 
@@ -70,3 +70,23 @@ def test_the_rlimits_fallback_uses_the_same_prefix(tmp_path):
     assert launch.isolation == "rlimits"
     assert any(Path(item).name == "prlimit" for item in launch.command)
     assert launch.env["TMPDIR"] == str(tmp_path) and launch.env["OMP_NUM_THREADS"] == "2"
+
+
+def test_a_venv_shows_the_folders_its_pth_files_add_and_nothing_else(tmp_path):
+    # The GPU check's venv reaches the GPU image's JAX, which lives in another venv, through a .pth
+    # (scripts/gpu_check.sh): the sandbox must show that folder, or `import jax` fails inside it.
+    host_site, venv = tmp_path / "host" / "site-packages", tmp_path / "venv"
+    host_site.mkdir(parents=True)
+    site = venv / "lib" / "python3.12" / "site-packages"
+    site.mkdir(parents=True)
+    (venv / "bin").mkdir()
+    (venv / "pyvenv.cfg").write_text(f"home = {Path(PYTHON).resolve().parent}\n")
+    (site / "host.pth").write_text(f"{host_site}\nimport os; os.environ\n{tmp_path / 'missing' / 'site-packages'}\n"
+                                   "relative/site-packages\n")
+    # An editable install's .pth names its source tree: a repository with the secret and the gradebook.
+    checkout = tmp_path / "checkout"
+    (checkout / "var").mkdir(parents=True)
+    (site / "__editable__.grader.pth").write_text(f"{checkout}\n")
+    roots = interpreter_roots(str(venv / "bin" / "python"))
+    assert venv in roots and host_site in roots
+    assert not any(part in str(root) for root in roots for part in ("missing", "relative", "checkout"))
