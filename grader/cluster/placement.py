@@ -44,8 +44,8 @@ def capacities(nodes: list[dict]) -> list[NodeCapacity]:
                          node["Resources"].get("GPU", 0.0)) for node in nodes if node.get("Alive")]
 
 
-def request_for(envelope: Envelope, nodes: list[NodeCapacity], phase: str) -> Request:
-    """What the phase's task asks for; PhaseRefused when no node could ever run it, since Ray would
+def request_for(envelope: Envelope, nodes: list[NodeCapacity], what: str) -> Request:
+    """What the task of `what` ("the train phase") asks for; PhaseRefused when no node could ever run it, since Ray would
     otherwise keep an infeasible task waiting for a node that never comes. A GPU share that is
     busy is not refused: the task waits for it."""
     cluster_has_gpu = any(node.gpus > 0 for node in nodes)
@@ -55,9 +55,9 @@ def request_for(envelope: Envelope, nodes: list[NodeCapacity], phase: str) -> Re
     asked = (f"{request.num_cpus} CPU{'s' if request.num_cpus != 1 else ''} and {size_text(request.memory)} of memory"
              + (f" and {request.num_gpus:g} of a GPU" if request.num_gpus else ""))
     if not nodes:
-        raise PhaseRefused(f"The {phase} phase asks for {asked}, but the Ray cluster has no live node.")
+        raise PhaseRefused(f"{what[:1].upper()}{what[1:]} asks for {asked}, but the Ray cluster has no live node.")
     biggest = max(nodes, key=lambda node: (node.gpus >= request.num_gpus, node.cpus, node.memory_bytes))
-    raise PhaseRefused(f"The {phase} phase asks for {asked}, but no node of the Ray cluster can ever give it: the "
+    raise PhaseRefused(f"{what[:1].upper()}{what[1:]} asks for {asked}, but no node of the Ray cluster can ever give it: the "
                        f"biggest has {biggest.describe()} ({len(nodes)} live node{'s' if len(nodes) != 1 else ''}). "
                        "Likely cause: the assignment's envelope (or --cpus/--memory) is larger than these machines; "
                        "add a bigger node or lower the envelope.")

@@ -95,7 +95,7 @@ class RayPhaseRunner:
                  cores: Sequence[int] | None = None) -> SandboxRun:
         """As run_sandboxed; `cores` (GRADER_CORES of this machine) does not apply on another node.
         Raises PhaseRefused when no node could ever run it, NodeLost when its node died meanwhile."""
-        what = " ".join(Path(arg).name for arg in argv[1:]) or argv[0]
+        what = f"the sandbox run `{' '.join(Path(arg).name for arg in argv[1:]) or argv[0]}`"  # "driver.py train"
         request = request_for(envelope, capacities(ray.nodes()), what)
         folders = {target: pack(host, max_bytes=sys.maxsize, max_entries=sys.maxsize)
                    for host, target in [*ro_binds.items(), *rw_binds.items()]}
@@ -107,7 +107,7 @@ class RayPhaseRunner:
         try:
             result, written = ray.get(ref)
         except NODE_LOST as error:
-            raise NodeLost(f"The Ray node running {what} was lost before the sandbox's result came back: "
+            raise NodeLost(f"the Ray node of {what} was lost before the sandbox's result came back: "
                            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from error
         finally:
             with self._lock:
