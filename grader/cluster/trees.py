@@ -100,6 +100,8 @@ def unpack(tree: Tree, folder: Path) -> None:
             made.add(path)
         elif entry.kind == "link":
             os.symlink(os.fsdecode(entry.data), target)
+        elif entry.kind != "file":
+            raise ValueError(f"Expected a dir, file or link in a packed folder. Received {entry.kind!r} for {entry.path!r}.")
         else:
             descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             with os.fdopen(descriptor, "wb") as handle:
