@@ -33,8 +33,8 @@ class JobOutcome:
     state: str
     """"recorded" (a grading is stored and current), "lost" (graded, but the claim was someone else's by
     then, or the gradebook refused the report and recorded a grader error), "error" (the grader failed:
-    recorded as a grader error, not a zero), or "handed back" (stopping, or the cluster node running a
-    phase died: back in the queue at once, uncounted)."""
+    recorded as a grader error, not a zero), or "handed back" (back in the queue at once: stopping,
+    uncounted; or the cluster node running a phase died, counted against max_attempts)."""
     line: str
     """One line for the log or the progress bar, e.g. "s01 lenet5: 18/20 in 41 s (submission 7)"."""
     report: GradingReport | None = None
@@ -80,7 +80,7 @@ def grade_job(gradebook: Gradebook, job: Job, config: Config, *, slot: int, work
             else:
                 report = grade(loaded, assignment, config, student=submission.student_id, slot=slot, runner=runner)
         except NodeLost as lost:
-            gradebook.release(submission.id, worker_id=worker_id)
+            gradebook.release(submission.id, worker_id=worker_id, counted=True)
             return JobOutcome(submission.id, "handed back", f"{who}: handed back to the queue, {lost} "
                               f"(submission {submission.id})")
         except Exception as error:  # a grader fault (ReaderUnavailable among them), never the submission's

@@ -31,7 +31,8 @@ QUICK = {"reference": (REFERENCE, 30.0), "s01": ((EXAMPLES / "s01_li_wei.py").re
          "s02": ((EXAMPLES / "s02_wang_fang.py").read_bytes(), 30.0),
          "syntax error": ((REPO_ROOT / "tests" / "fixtures" / "submissions" / "syntax_error.py").read_bytes(), 0.0)}
 STORE = 100 * 2**20  # each node's object store (Ray's least is 75 MiB): a conv_ops phase ships a few hundred KB
-LEASE_SECONDS = 600.0  # far longer than any test: a job seen regraded came back by release, not by the lease
+LEASE_SECONDS = 1800.0  # the default: a job regraded within minutes came back by release, not by the lease
+PATIENCE = 300  # seconds: a sandbox waits for free cores, which other test runs on this machine may hold
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,7 @@ def test_a_phase_whose_gpu_share_is_busy_waits_for_it(cluster, tmp_path):
     assert phase.is_alive() and not results, "the phase ran while the only GPU was held"
     released.touch()
     ray.get(blocker)
-    phase.join(60)
+    phase.join(PATIENCE)
     assert results and results[0].status == "ok", results and results[0].output
     assert (out / "done").read_text() == "ran"  # /out came back from the node
     assert results[0].node.startswith(f"Ray node {nodes['gpu'].node_id[:12]}")
@@ -180,7 +181,7 @@ def test_a_stopped_worker_cancels_its_phases_on_the_nodes_and_hands_the_job_back
     worker = Worker(Gradebook(config.db_url), config, threads=1, out=io.StringIO(), runner=RayPhaseRunner())
     thread = threading.Thread(target=worker.run)
     thread.start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE
     while running_on(nodes) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert running_on(nodes) is not None, "the phase never started"
@@ -207,7 +208,7 @@ def test_a_node_that_dies_mid_phase_hands_its_job_back_at_once_and_it_is_graded_
     lines = []
     worker = threading.Thread(target=lambda: lines.append(grade_queue(config, threads=1)))
     worker.start()
-    deadline, victim = time.monotonic() + 60, None
+    deadline, victim = time.monotonic() + PATIENCE, None
     while victim is None and time.monotonic() < deadline:
         victim = running_on(nodes)
         time.sleep(0.05)
@@ -215,11 +216,12 @@ def test_a_node_that_dies_mid_phase_hands_its_job_back_at_once_and_it_is_graded_
     dead_id = nodes[victim].node_id
     simulated.remove_node(nodes.pop(victim))
     removed = time.monotonic()
-    worker.join(120)
+    worker.join(2 * PATIENCE)
     print(f"graded again {time.monotonic() - removed:.1f} s after its node was removed; the worker said:\n{lines[0]}")
-    assert time.monotonic() - removed < LEASE_SECONDS / 10
+    assert time.monotonic() - removed < PATIENCE < LEASE_SECONDS
     with Gradebook(config.db_url) as gradebook:
         [grading] = gradebook.gradings(submission_id)
+        assert gradebook.submission(submission_id).attempts == 2  # the lost one counts against max_attempts
     assert (grading.status, grading.score) == ("done", 30.0)
     assert not dead_id.startswith(node_of(grading.instructor_log))
     assert "handed back to the queue, the Ray node of the sandbox run `driver.py run` was lost" in lines[0]
