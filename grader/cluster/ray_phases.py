@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from grader.cluster import NodeLost
 from grader.cluster.placement import capacities, request_for
 from grader.cluster.trees import Tree, pack, unpack
 from grader.sandbox import Envelope, SandboxRun, make_output_folder, release_output_folder, run_sandboxed
+from grader.sandbox.processes import start_time
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,9 @@ def run_on_node(run: NodeRun, folders: dict[str, Tree]) -> tuple[SandboxRun, dic
     a free uid and free cores of this node), and returns how it ended and the writable folders' content."""
     from grader.grading import _remove_tree  # deep trees a sandbox left in /out, without recursion
 
-    root = Path(tempfile.mkdtemp(prefix="ray-phase-"))
+    for folder in leftover_folders():
+        _remove_tree(folder)
+    root = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-{start_time(os.getpid())}-"))
     ro_binds, rw_binds = {}, {}
     try:
         for binds, names in ((ro_binds, run.ro_binds), (rw_binds, run.rw_binds)):
@@ -73,6 +77,21 @@ def run_on_node(run: NodeRun, folders: dict[str, Tree]) -> tuple[SandboxRun, dic
         for host in rw_binds:
             release_output_folder(host)
         _remove_tree(root)
+
+
+FOLDER_PREFIX = "ray-phase-"
+"""A node's phase folders are /tmp/ray-phase-<pid>-<start time>-*: a Ray worker killed mid-phase
+(its node removed, its task cancelled) leaves its folder, which a later phase on the node removes."""
+
+
+def leftover_folders(top: Path = Path(tempfile.gettempdir())) -> list[Path]:
+    """The phase folders in `top` of Ray workers that no longer run."""
+    leftovers = []
+    for folder in top.glob(f"{FOLDER_PREFIX}*-*-*"):
+        pid, started = folder.name[len(FOLDER_PREFIX):].split("-")[:2]
+        if pid.isdigit() and str(start_time(int(pid))) != started:  # gone, or its pid reused since
+            leftovers.append(folder)
+    return leftovers
 
 
 _run_on_node = ray.remote(max_retries=0)(run_on_node)
