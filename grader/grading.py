@@ -22,6 +22,7 @@ import numpy as np
 from grader import __version__
 from grader.assignment import SHOWN_ONCE, Assignment, Evidence, Phase, PhaseOutcome, common_keys_problem
 from grader.checks import NotObserved
+from grader.cluster import PhaseRunner
 from grader.config import Config
 from grader.data import MnistData, load_mnist
 from grader.pictures.collect import collect as collect_figures
@@ -60,6 +61,9 @@ class GradingContext:
     curves it would compare with are the ones being made."""
     phases: dict[str, PhaseOutcome] = field(default_factory=dict)
     secrets: dict[str, Any] = field(default_factory=dict)
+    runner: PhaseRunner = run_sandboxed
+    """Where each phase's sandbox runs: this machine (run_sandboxed), or a Ray cluster's node
+    (grader.cluster.ray_phases.RayPhaseRunner), which ships the folders there and /out back."""
     _mnist: MnistData | None = None
 
     def mnist(self) -> MnistData:
@@ -144,18 +148,20 @@ def grade_path(path: Path, assignment: Assignment, config: Config, *, student: s
 
 
 def grade(submission: Submission, assignment: Assignment, config: Config, *, student: str | None = None,
-          self_check: bool = False, slot: int = 0, reference: bool = False) -> GradingReport:
+          self_check: bool = False, slot: int = 0, reference: bool = False,
+          runner: PhaseRunner | None = None) -> GradingReport:
     """Grades a loaded submission (grader.intake.load). Never raises for anything the submission does.
 
     `reference`: this is the reference solution, graded for the curves that students' reports
-    compare with (GradingContext.reference).
+    compare with (GradingContext.reference). `runner`: where the phases' sandboxes run (default:
+    this machine); a cluster's runner may raise grader.cluster.NodeLost or PhaseRefused.
     """
     started = time.perf_counter()
     report = GradingReport(assignment.name, student, [], grader_version=grader_version(assignment))
     checks = [check for check in assignment.checks if not (self_check and check.hidden)]
     # The loader (given the assignment's functions) has already noted each missing one, with a hint.
     report.notes += list(submission.notes)
-    context = GradingContext(config, assignment, self_check, reference)
+    context = GradingContext(config, assignment, self_check, reference, runner=runner or run_sandboxed)
     context.secrets["imported_modules"] = sorted(submission.imported_modules)
     # Which hidden images rank the public leaderboard and which the private one: drawn on the
     # trusted side with the instructor's secret, the same for every grading, never in the sandbox.
@@ -187,7 +193,8 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
             if run is not None:
                 report.phase_cpu_seconds[phase.name] = round(run.cpu_seconds, 2)
                 report.phase_queued_seconds[phase.name] = round(run.queued_seconds, 2)
-                logs.append(f"== phase {phase.name}: {run.describe()} ({run.isolation}; cores "
+                where = f"; on {run.node}" if run.node else ""
+                logs.append(f"== phase {phase.name}: {run.describe()} ({run.isolation}{where}; cores "
                             f"{','.join(map(str, run.cores))}; {run.cpu_seconds:.1f} s CPU; waited "
                             f"{run.queued_seconds:.1f} s for its cores)\n{run.output}")
                 if run.isolation != "bubblewrap" and not any("isolation is weak" in n for n in report.notes):
@@ -309,7 +316,7 @@ def _run_phase(phase: Phase, submission: Submission, context: GradingContext, wo
         return PhaseOutcome(phase.name, True, {}, None, f"The {phase.name} phase could not start: {error}"), None
     _write_inputs(files, dirs["inputs"])
 
-    run = run_sandboxed(
+    run = context.runner(
         [config.sandbox_python, "/probe/driver.py", phase.name],
         ro_binds={dirs["submission"]: "/submission", dirs["inputs"]: "/inputs", dirs["probe"]: "/probe"},
         rw_binds={dirs["out"]: "/out"},

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader.assignment import load_assignment
+from grader.cluster import NodeLost, PhaseRunner
 from grader.config import Config
 from grader.grading import grade, unreadable
 from grader.intake import Artifact, load
@@ -32,7 +33,8 @@ class JobOutcome:
     state: str
     """"recorded" (a grading is stored and current), "lost" (graded, but the claim was someone else's by
     then, or the gradebook refused the report and recorded a grader error), "error" (the grader failed:
-    recorded as a grader error, not a zero), or "handed back" (stopping: back in the queue, uncounted)."""
+    recorded as a grader error, not a zero), or "handed back" (back in the queue at once: stopping,
+    uncounted; or the cluster node running a phase died, counted against max_attempts)."""
     line: str
     """One line for the log or the progress bar, e.g. "s01 lenet5: 18/20 in 41 s (submission 7)"."""
     report: GradingReport | None = None
@@ -45,10 +47,12 @@ def worker_id(slot: int) -> str:
 
 
 def grade_job(gradebook: Gradebook, job: Job, config: Config, *, slot: int, worker_id: str,
-              stopping: threading.Event | None = None) -> JobOutcome:
+              stopping: threading.Event | None = None, runner: PhaseRunner | None = None) -> JobOutcome:
     """Grades the claimed submission in sandbox slot `slot` and records the outcome, renewing the
     claim meanwhile. Anything that goes wrong on the grader's side is recorded as a grader error,
-    never as the student's zero; once `stopping` is set, the job goes back to the queue instead."""
+    never as the student's zero; once `stopping` is set, the job goes back to the queue instead.
+    `runner`: where the phases run (grader.grading.grade); when its node dies (NodeLost), the job
+    goes back to the queue at once, for a live node, rather than when the lease runs out."""
     submission = job.submission
     who = f"{submission.student_id} {submission.assignment}"
     started = time.perf_counter()
@@ -74,7 +78,11 @@ def grade_job(gradebook: Gradebook, job: Job, config: Config, *, slot: int, work
             except SubmissionError as refused:  # the bytes' fault: every check scores zero with the reason
                 report = unreadable(assignment, str(refused), student=submission.student_id)
             else:
-                report = grade(loaded, assignment, config, student=submission.student_id, slot=slot)
+                report = grade(loaded, assignment, config, student=submission.student_id, slot=slot, runner=runner)
+        except NodeLost as lost:
+            gradebook.release(submission.id, worker_id=worker_id, counted=True)
+            return JobOutcome(submission.id, "handed back", f"{who}: handed back to the queue, {lost} "
+                              f"(submission {submission.id})")
         except Exception as error:  # a grader fault (ReaderUnavailable among them), never the submission's
             if stopping is not None and stopping.is_set():
                 return handed_back()

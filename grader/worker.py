@@ -13,6 +13,7 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from grader.cluster import ClusterRunner
 from grader.config import Config
 from grader.jobs import grade_job, worker_id
 from grader.store import Gradebook
@@ -26,7 +27,7 @@ class Worker:
     """Grading threads sharing one gradebook; thread i grades in sandbox slot i."""
 
     def __init__(self, gradebook: Gradebook, config: Config, *, threads: int = 1, once: bool = False,
-                 poll_seconds: float = 2.0, out: TextIO | None = None):
+                 poll_seconds: float = 2.0, out: TextIO | None = None, runner: ClusterRunner | None = None):
         if threads < 1:
             raise ValueError(f"Expected a strictly positive value. Received workers={threads}.")
         if poll_seconds <= 0:
@@ -37,6 +38,8 @@ class Worker:
         self.once = once
         self.poll_seconds = poll_seconds
         self.out = out or sys.stdout
+        self.runner = runner
+        """Where the phases run: None on this machine, else e.g. a Ray cluster (grader.cluster)."""
         self.graded = 0
         self.failed = False
         self._stopping = threading.Event()
@@ -96,10 +99,13 @@ class Worker:
                     self._in_flight.pop(slot, None)
 
     def _grade(self, job: Job, slot: int, worker_id: str) -> None:
-        outcome = grade_job(self.gradebook, job, self.config, slot=slot, worker_id=worker_id, stopping=self._stopping)
+        outcome = grade_job(self.gradebook, job, self.config, slot=slot, worker_id=worker_id, stopping=self._stopping,
+                            runner=self.runner)
         if outcome.state == "handed back":
             with self._lock:
                 self._handed_back.append(outcome.submission_id)
+            if not self._stopping.is_set():
+                self._say(outcome.line)  # its node died: another thread grades it again
             return
         if outcome.state == "recorded":
             with self._lock:
@@ -113,7 +119,10 @@ class Worker:
         while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
             # Killed sandboxes end their phase at once, and grade() skips the phases after a failed one;
             # repeated because a thread may be about to start its next phase.
-            _kill_children()
+            if self.runner is None:
+                _kill_children()
+            else:
+                self.runner.stop()  # the sandboxes run elsewhere; this machine's children may be Ray's own
             for thread in threads:
                 thread.join(0.1)
         with self._lock:
@@ -137,10 +146,12 @@ class Worker:
 
 
 def serve(config: Config, *, threads: int = 1, once: bool = False, poll_seconds: float = 2.0,
-          out: TextIO | None = None) -> int:
-    """The `worker` command: grade from the queue at `config.db_url`; SIGINT and SIGTERM stop it cleanly."""
+          out: TextIO | None = None, runner: ClusterRunner | None = None) -> int:
+    """The `worker` command: grade from the queue at `config.db_url`; SIGINT and SIGTERM stop it cleanly.
+    `runner`: where the phases run (default: this machine's sandboxes)."""
     with Gradebook(config.db_url) as gradebook:
-        worker = Worker(gradebook, config, threads=threads, once=once, poll_seconds=poll_seconds, out=out)
+        worker = Worker(gradebook, config, threads=threads, once=once, poll_seconds=poll_seconds, out=out,
+                        runner=runner)
         started = time.perf_counter()
         print(f"Worker {worker.worker_id(0).rsplit(':', 1)[0]}: {threads} grading "
               f"thread{'s' if threads > 1 else ''} on {gradebook.engine.url}"

@@ -56,6 +56,15 @@ def add_commands(add) -> None:
     add_store_options(many)
     add_envelope_options(many)
 
+    queue = add("queue", cmd_queue, "store every submission in a folder (one file or folder per student, as "
+                "grade-all reads them) and queue it for `python -m grader worker`, as the site queues an upload")
+    queue.add_argument("directory", type=Path)
+    queue.add_argument("--assignment", "-a", required=True)
+    queue.add_argument("--submitted-at", type=iso_time, metavar="ISO-8601",
+                       help="the time of every submission (default: manifest.csv beside the files, else each "
+                            "file's modification time)")
+    add_store_options(queue)
+
     check = add("check", cmd_check, "self-check: run the public checks only, without a gradebook or hidden data")
     check.add_argument("path", type=Path)
     check.add_argument("--assignment", "-a", required=True)
@@ -153,6 +162,11 @@ def cmd_grade_all(args: argparse.Namespace, config: Config) -> int:
     if refused:
         print(f"Refused at intake, nothing stored ({len(refused)}):\n  " + "\n  ".join(refused), file=sys.stderr)
     return 0
+
+
+def cmd_queue(args: argparse.Namespace, config: Config) -> int:
+    """`queue DIR`: what `grade-all DIR --queue` does; the workers (on a Ray cluster or not) grade them."""
+    return cmd_grade_all(argparse.Namespace(**vars(args), queue=True, workers=1), config)
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:

@@ -15,7 +15,11 @@ from grader.config import Config
 def add_commands(add) -> None:
     work = add("worker", cmd_worker, "grade the gradebook's queued submissions until stopped "
                "(Ctrl-C or SIGTERM hands the jobs in progress back to the queue)")
-    work.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    work.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1; with --ray "
+                      "not capped by this machine's cores: Ray places each phase where its envelope is free)")
+    work.add_argument("--ray", metavar="ADDRESS", help="run every phase as a task on the Ray cluster at ADDRESS "
+                      "(HEAD:6379), or on a one-machine Ray started here with 'local'; Ray's dashboard and "
+                      "usage statistics stay off")
     work.add_argument("--once", action="store_true", help="exit once the queue is empty")
     work.add_argument("--poll", type=float, default=2.0, metavar="S",
                       help="seconds between looks at an empty queue (default 2)")
@@ -47,6 +51,10 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     if args.max_attempts is not None:
         config = dataclasses.replace(config, max_attempts=positive(args.max_attempts, "--max-attempts"))
     positive(args.workers, "workers")
+    if args.ray:
+        from grader.cluster.ray_worker import serve_on_ray
+
+        return serve_on_ray(config, args.ray, threads=args.workers, once=args.once, poll_seconds=args.poll)
     workers = machine_workers(args.workers, [load_assignment(name) for name in assignment_names()], config)
     return serve(config, threads=workers, once=args.once, poll_seconds=args.poll)
 

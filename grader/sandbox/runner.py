@@ -67,6 +67,8 @@ class SandboxRun:
     weaknesses: tuple[str, ...] = ()
     """What of the envelope this machine could not enforce with the kernel, in words; empty when
     every limit was."""
+    node: str | None = None
+    """Where it ran when not on the grader's own machine: "Ray node <id> (<address>)"; None here."""
 
     def describe(self) -> str:
         """One line for a human: "exited with code 1", "used its time budget of 60 s on 1 core"..."""

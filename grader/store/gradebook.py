@@ -302,14 +302,16 @@ class Gradebook:
                 ).first()
                 if submission is None:
                     return None
-                if submission.status == "grading" and submission.attempts >= max_attempts:
+                if submission.attempts >= max_attempts:  # queued so: a counted release (see release)
+                    why = (f"the lease of the last worker ({submission.claimed_by}) ran out at "
+                           f"{submission.lease_expires_at} without a result, so that worker probably crashed or was "
+                           "killed (out of memory?)" if submission.status == "grading" else
+                           "the last one was handed back because the machine running it was lost")
                     _add_error_grading(
                         session, submission,
                         f"The grader failed {submission.attempts} times on this submission; "
                         "the course staff will look at it.",
-                        f"Gave up after {submission.attempts} attempts: the lease of the last worker "
-                        f"({submission.claimed_by}) ran out at {submission.lease_expires_at} without a "
-                        "result, so that worker probably crashed or was killed (out of memory?).", worker_id=None)
+                        f"Gave up after {submission.attempts} attempts: {why}.", worker_id=None)
                     continue
                 submission.status = "grading"
                 submission.claimed_by = worker_id
@@ -344,16 +346,21 @@ class Gradebook:
                 .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)))
             return renewed.rowcount == 1
 
-    def release(self, submission_id: int, worker_id: str | None = None) -> bool:
+    def release(self, submission_id: int, worker_id: str | None = None, *, counted: bool = False) -> bool:
         """Hands a claimed submission back to the queue uncounted (a worker stopping cleanly);
-        with `worker_id`, only if that worker holds the claim. False if there was nothing to release."""
+        with `worker_id`, only if that worker holds the claim. False if there was nothing to release.
+
+        `counted`: the attempt still counts (the cluster node grading it died): once a submission
+        has had max_attempts, claim_next makes it a grader error instead of handing it out again,
+        so one that takes machines down is not retried on every node in turn.
+        """
         query = update(Submission).where(Submission.id == submission_id, Submission.status == "grading")
         if worker_id is not None:
             query = query.where(Submission.claimed_by == worker_id)
+        attempts = (Submission.attempts if counted
+                    else case((Submission.attempts > 0, Submission.attempts - 1), else_=0))
         with self.engine.begin() as connection:
-            released = connection.execute(query.values(
-                status="queued", attempts=case((Submission.attempts > 0, Submission.attempts - 1), else_=0),
-                **_UNCLAIMED))
+            released = connection.execute(query.values(status="queued", attempts=attempts, **_UNCLAIMED))
             return released.rowcount == 1
 
     def requeue(self, submission_id: int) -> None:

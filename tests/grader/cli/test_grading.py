@@ -143,3 +143,15 @@ def test_regrade_by_student_queues_only_theirs(env, tmp_path, capsys):
     assert "Queued 1 submission for the worker." in capsys.readouterr().err
     with Gradebook(db) as gradebook:
         assert [(s.student_id, s.status) for s in gradebook.submissions()] == [("s01", "grading"), ("s02", "queued")]
+
+
+def test_queue_stores_a_folder_of_submissions_for_the_workers_as_grade_all_reads_it(env, tmp_path, capsys):
+    options, db = env
+    class_dir = tmp_path / "class"
+    write(class_dir / "s01.py", REFERENCE)
+    write(class_dir / "s02" / "conv_ops.py", REFERENCE)  # a folder per student, stored as s02.zip
+    assert cli.main(["queue", str(class_dir), "-a", "conv_ops", *options]) == 0
+    assert "Queued 2 submissions of conv_ops" in capsys.readouterr().err
+    with Gradebook(db) as gradebook:
+        assert [(s.student_id, s.status, s.filename) for s in gradebook.submissions()] == [
+            ("s01", "queued", "s01.py"), ("s02", "queued", "s02.zip")]

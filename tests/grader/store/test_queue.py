@@ -284,3 +284,18 @@ def test_recent_submissions_count_uploads_since_a_time(gradebook):
     assert gradebook.recent_submissions("s002", "conv_ops", hour_ago) == 0
     assert gradebook.recent_submissions("s001", "resnet", hour_ago) == 0
     assert {old, new, other} == {s.id for s in gradebook.submissions()}
+
+
+def test_a_counted_release_keeps_the_attempt_and_gives_up_at_max_attempts(gradebook):
+    # A cluster node died under each of these gradings: retried at once, but not forever.
+    lost, fine = queue(gradebook, 2)
+    for attempt in (1, 2):
+        job = gradebook.claim_next(f"w{attempt}", LEASE, max_attempts=2)
+        assert (job.submission.id, job.submission.attempts) == (lost, attempt)
+        assert gradebook.release(lost, worker_id=f"w{attempt}", counted=True) is True
+        assert gradebook.submission(lost).status == "queued"
+
+    assert gradebook.claim_next("w3", LEASE, max_attempts=2).submission.id == fine
+    stored = gradebook.submission(lost)
+    assert (stored.status, stored.score) == ("error", None)
+    assert "the machine running it was lost" in stored.instructor_log
