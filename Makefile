@@ -6,7 +6,7 @@ export KERAS_BACKEND ?= tensorflow
 # TensorFlow's C++ start-up banners are noise in test and demo output.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo test test-slow test-backends bench clean
 
 setup: $(VENV)/.installed
 	$(PY) -m grader.data prepare
@@ -28,7 +28,12 @@ test: setup
 	$(PY) -m pytest
 
 test-slow: setup
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m "slow and not backends"
+
+# Every reference graded under KERAS_BACKEND=jax and torch (TensorFlow's are in test-slow): its own
+# CI job, since it trains each model twice more.
+test-backends: setup
+	$(PY) -m pytest -m backends tests/grader/test_backends.py
 
 bench: setup
 	$(PY) -m benchmarks.accuracy

@@ -13,6 +13,8 @@ KERNEL_SIDE = 16
 KERNEL_INPUTS input channels and the first KERNELS kernels."""
 KERNEL_INPUTS = 4
 KERNELS = 64
+SMALLEST_NORMAL_FLOAT32 = 1.1754944e-38
+"""The recipe's cross-entropy floors the right class's probability here (see probability_crossentropy)."""
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 MAX_EPOCHS = 1000
 """Epochs of history kept, at most."""
@@ -132,6 +134,25 @@ def describe_phase(probe, builder: str, key: str = "model"):
     return model
 
 
+def probability_crossentropy(labels, probabilities):
+    """Sparse categorical cross-entropy of output probabilities, with the gradient of the logits'
+    cross-entropy (probabilities - one-hot) on every backend, however small the right class's share.
+
+    Keras's own loss recovers the softmax's logits on TensorFlow only; on JAX and PyTorch it clips the
+    probabilities to [1e-7, 1 - 1e-7], which cuts the gradient of every digit the model gives less
+    than 1e-7 to. An RBF output's softmax(-distance) gets there within the first epoch (distances
+    are tens apart), so LeNet-5 learned nothing on JAX (10%, one class). Here only the right class's
+    probability is floored, at float32's smallest normal number, which softmax reaches only ~87
+    nats away from the best class."""
+    from keras import ops
+
+    probabilities = ops.cast(probabilities, "float32")
+    probabilities = probabilities / ops.sum(probabilities, axis=-1, keepdims=True)
+    labels = ops.reshape(ops.cast(labels, "int32"), (-1, 1))
+    picked = ops.take_along_axis(probabilities, labels, axis=-1)[:, 0]
+    return -ops.log(ops.maximum(picked, SMALLEST_NORMAL_FLOAT32))
+
+
 def train_with_recipe(probe, builder: str, pad: int = 0):
     """Trains the student's model with the course's fixed recipe on the training digits, with the
     held-out validation digits for the learning curves; saves the weights and the history."""
@@ -152,7 +173,7 @@ def train_with_recipe(probe, builder: str, pad: int = 0):
     with probe.step("train"):
         steps = recipe["epochs"] * -(-len(images) // recipe["batch_size"])
         schedule = keras.optimizers.schedules.CosineDecay(recipe["learning_rate"], steps)
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=probability_crossentropy,
                       metrics=["accuracy"])
         history = model.fit(images, labels, epochs=recipe["epochs"], batch_size=recipe["batch_size"],
                             validation_data=validation, verbose=0)

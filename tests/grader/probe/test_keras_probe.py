@@ -178,3 +178,44 @@ def test_the_recipe_trains_on_the_training_digits_and_validates_on_the_held_out_
     assert all(len(values) == 2 for values in history.values())
     assert (probe.observations["train_size"], probe.observations["validation_size"]) == (40, 10)
     assert (probe.out / "model.weights.h5").is_file()
+
+
+def logits_crossentropy_gradient(logits, labels, loss):
+    """d loss(labels, softmax(logits)) / d logits, and the loss, by TensorFlow's tape."""
+    import tensorflow as tf
+
+    logits = tf.constant(logits)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        # A plain product, so that TensorFlow's Keras loss cannot recover the logits from a softmax op.
+        probabilities = tf.nn.softmax(logits) * 1.0
+        value = tf.reduce_sum(loss(tf.constant(labels), probabilities))
+    return tape.gradient(value, logits).numpy(), float(value)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the gradient is taken with TensorFlow's tape")
+def test_recipe_loss_keeps_the_gradient_where_the_right_class_is_far_below_1e_minus_7():
+    # Row 0: an everyday case; row 1: the right class 40 nats behind, where Keras's loss clips
+    # the probability to 1e-7 on JAX and PyTorch (as here, on a plain tensor) and gives no gradient.
+    logits = np.array([[2.0, 0.5, -1.0], [40.0, 0.0, 1.0]], dtype="float32")
+    labels = np.array([0, 1])
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(logits)) - np.eye(3, dtype="float32")[labels]
+
+    gradient, value = logits_crossentropy_gradient(logits, labels, keras_probe.probability_crossentropy)
+    np.testing.assert_allclose(gradient, expected, atol=1e-5)
+    log_probabilities = keras.ops.convert_to_numpy(keras.ops.log_softmax(logits))
+    assert value == pytest.approx(-float(log_probabilities[[0, 1], labels].sum()), rel=1e-5)
+
+    clipped, _ = logits_crossentropy_gradient(logits, labels, keras.losses.sparse_categorical_crossentropy)
+    assert np.abs(clipped[1]).max() == 0.0, "Keras's clipped loss has no gradient for row 1: the trap this avoids"
+
+
+def test_recipe_loss_is_the_same_as_the_lenet5_references():
+    from reference import lenet5
+
+    probabilities = np.array([[0.7, 0.2, 0.1], [1e-30, 0.5, 0.5], [0.0, 1.0, 0.0]], dtype="float32")
+    labels = np.array([[0], [0], [0]])
+    ours = keras.ops.convert_to_numpy(keras_probe.probability_crossentropy(labels, probabilities))
+    np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(lenet5.probability_crossentropy(labels, probabilities)))
+    np.testing.assert_allclose(ours[:2], [-np.log(0.7), -np.log(1e-30)], rtol=1e-5)
+    assert np.isfinite(ours[2]), "a probability of exactly 0 is floored, never log(0)"
