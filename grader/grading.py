@@ -25,6 +25,7 @@ from grader.assignment import SHOWN_ONCE, Assignment, Evidence, Phase, PhaseOutc
 from grader.checks import NotObserved
 from grader.config import Config
 from grader.data import MnistData, load_mnist
+from grader.fontcache import font_list
 from grader.pictures.collect import collect as collect_figures
 from grader.pictures.figures import Figures
 from grader.present import size_text
@@ -339,6 +340,9 @@ def _run_phases(phases: tuple[Phase, ...], submission: Submission, context: Grad
     for name in PROBE_FILES:
         shutil.copy(PROBE_DIR / name, dirs["probe"] / name)
     shutil.copy(context.assignment.probe, dirs["probe"] / "assignment_probe.py")
+    if fonts := font_list(config, PROBE_DIR / "fonts.conf"):
+        (dirs["probe"] / "matplotlib").mkdir()
+        shutil.copy(fonts, dirs["probe"] / "matplotlib" / fonts.name)
     # One phase reads /inputs and writes /out; several, a subfolder each (grader/probe/driver.py).
     folders = {phase.name: (dirs["inputs"], dirs["out"]) if len(phases) == 1
                else (dirs["inputs"] / phase.name, dirs["out"] / phase.name) for phase in phases}

@@ -9,7 +9,9 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -82,6 +84,7 @@ def main(phases: list[str]) -> int:
     # fonts.conf: an empty fontconfig configuration, so that matplotlib (which Keras imports) finds
     # one and fc-list writes no error into the output a student may read.
     os.environ["FONTCONFIG_FILE"] = str(sandbox_dir("probe") / "fonts.conf")
+    use_font_list(sandbox_dir("probe") / "matplotlib")
     sys.path.insert(0, str(sandbox_dir("probe")))
     sys.path.insert(0, str(submission))
     import assignment_probe  # the assignment's probe, copied beside this file
@@ -114,6 +117,17 @@ def main(phases: list[str]) -> int:
         tmp.write_text(json.dumps(probe.observations, default=repr))
         tmp.replace(phase_out / "observations.json")
     return 0
+
+
+def use_font_list(folder: Path) -> None:
+    """Points matplotlib at the font list the grader built once (grader/fontcache.py), copied into a
+    folder of this sandbox's own /tmp (matplotlib wants its cache folder writable); without one,
+    matplotlib builds the list itself at import, as Keras imports it."""
+    lists = sorted(folder.glob("fontlist-*.json"))
+    if lists:
+        cache = Path(tempfile.mkdtemp(prefix="matplotlib-"))
+        shutil.copy(lists[-1], cache)
+        os.environ["MPLCONFIGDIR"] = str(cache)
 
 
 def fresh_state() -> None:
