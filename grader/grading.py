@@ -172,12 +172,12 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
                 outcomes, run = _run_phases(run_phases, submission, context, workdir, slot)
             for phase in run_phases:
                 outcome = next((o for o in outcomes if o.name == phase.name), None)
-                if failed is not None or outcome is None:
+                if outcome is None:
                     # A submission that hangs or crashes once would only do it again, at the cost of every limit.
                     context.phases[phase.name] = PhaseOutcome(
                         phase.name, False, {}, None, f"Not run, because the {failed.name} phase failed:\n{failed.failure}")
                     continue
-                if outcome.failure:
+                if outcome.failure and outcome.ran and failed is None:
                     failed = outcome
                 context.phases[phase.name] = outcome
                 report.phase_seconds[phase.name] = round(outcome.seconds, 2)
@@ -317,6 +317,8 @@ def sandbox_runs(phases: tuple[Phase, ...], self_check: bool) -> list[tuple[Phas
 def shared_envelope(envelopes: list[Envelope]) -> Envelope:
     """One envelope for phases that share a run: the most cores, memory and GPU any of them asks for,
     and the sum of their CPU-time budgets spread over those cores."""
+    if len(envelopes) == 1:
+        return envelopes[0]
     cpus = max(e.cpus for e in envelopes)
     return envelopes[-1].replace(cpus=cpus, seconds=sum(e.cpu_seconds for e in envelopes) / cpus,
                                  memory_bytes=max(e.memory_bytes for e in envelopes),

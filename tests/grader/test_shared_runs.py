@@ -1,5 +1,6 @@
 """Phases that share one sandbox run (Phase.joins_previous): grouping, envelope, and who is blamed."""
 
+import dataclasses
 import importlib.util
 import json
 
@@ -9,6 +10,7 @@ from grader.assignment import Phase
 from grader.config import REPO_ROOT, Config
 from grader.grading import grade_path, sandbox_runs, shared_envelope
 from grader.sandbox import Envelope, bubblewrap_available
+from grader.sandbox.observations import ObservationError
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "shared_run"
 _spec = importlib.util.spec_from_file_location("shared_run_checks", FIXTURES / "checks.py")
@@ -87,3 +89,17 @@ def test_a_result_folder_swapped_for_a_link_to_the_host_is_refused(config, tmp_p
     assert checks["first"][0] == 1, checks
     assert checks["second"] == (0, "Your code replaced the folder of the second phase's results (/out/second) "
                                    "with a symbolic link or a file; the grader reads only the folder it made."), checks
+
+
+def test_a_phase_whose_inputs_cannot_be_made_stops_the_run_before_it_starts(config):
+    def refuse(context):
+        raise ObservationError("the weights are missing")
+
+    first, second = ASSIGNMENT.phases
+    assignment = dataclasses.replace(ASSIGNMENT, phases=(first, dataclasses.replace(second, inputs=refuse)))
+    report = grade_path(FIXTURES / "right.py", assignment, config, student="test")
+    messages = {check.name: check.message for check in report.checks}
+    assert messages == {"first": "Not run, because the second phase, which shares its sandbox, could not start: "
+                                 "the weights are missing",
+                        "second": "The second phase could not start: the weights are missing"}
+    assert "== phase " not in report.instructor_log
