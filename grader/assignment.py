@@ -242,7 +242,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Phase:
-    """One fresh sandbox run of the assignment's probe."""
+    """One step of the assignment's probe, in a fresh sandbox run (or sharing one: `joins_previous`)."""
 
     name: str
     seconds: float
@@ -260,6 +260,11 @@ class Phase:
     """Its memory limit; None keeps Config.envelope's. `--memory` overrides it."""
     gpu: float | None = None
     """The share of one GPU it asks for where the machine has one (0.25: a quarter); None: none."""
+    joins_previous: bool = False
+    """In a full grading, runs in the same sandbox run as the phase before it, after it (one
+    interpreter start and framework import fewer). Only for a phase that sees no hidden data and
+    needs nothing the earlier phase wrote: the train phase joins build. The self-check, which
+    skips hidden phases, runs the earlier one alone."""
 
 
 @dataclass(frozen=True)

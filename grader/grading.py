@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import shutil
 import stat
@@ -25,6 +26,7 @@ from grader.checks import NotObserved
 from grader.cluster import PhaseRunner
 from grader.config import Config
 from grader.data import MnistData, load_mnist
+from grader.fontcache import font_list
 from grader.pictures.collect import collect as collect_figures
 from grader.pictures.figures import Figures
 from grader.present import size_text
@@ -171,30 +173,37 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
     workdir = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         failed: PhaseOutcome | None = None
-        for phase in assignment.phases:
-            if self_check and phase.hidden:
-                context.phases[phase.name] = PhaseOutcome(phase.name, False, {}, None)
-                continue
-            if failed is not None:
-                # A submission that hangs or crashes once would only do it again, at the cost of every limit.
-                context.phases[phase.name] = PhaseOutcome(
-                    phase.name, False, {}, None, f"Not run, because the {failed.name} phase failed:\n{failed.failure}")
-                continue
-            outcome, run = _run_phase(phase, submission, context, workdir, slot)
-            if outcome.failure:
-                failed = outcome
-            context.phases[phase.name] = outcome
-            report.phase_seconds[phase.name] = round(outcome.seconds, 2)
-            steps = outcome.observations.get("seconds")
-            if isinstance(steps, dict):
-                # abs(v) < 1e9: float() of a JSON integer of hundreds of digits raised OverflowError.
-                report.step_seconds[phase.name] = {str(k): float(v) for k, v in steps.items()
-                                                   if isinstance(v, (int, float)) and abs(v) < 1e9}
+        for run_phases in sandbox_runs(assignment.phases, self_check):
+            outcomes, run = (), None
+            if failed is None:
+                outcomes, run = _run_phases(run_phases, submission, context, workdir, slot)
+            for phase in run_phases:
+                outcome = next((o for o in outcomes if o.name == phase.name), None)
+                if outcome is None:
+                    # A submission that hangs or crashes once would only do it again, at the cost of every limit.
+                    context.phases[phase.name] = PhaseOutcome(
+                        phase.name, False, {}, None, f"Not run, because the {failed.name} phase failed:\n{failed.failure}")
+                    continue
+                if outcome.failure and outcome.ran and failed is None:
+                    failed = outcome
+                context.phases[phase.name] = outcome
+                report.phase_seconds[phase.name] = round(outcome.seconds, 2)
+                steps = outcome.observations.get("seconds")
+                if isinstance(steps, dict):
+                    # abs(v) < 1e9: float() of a JSON integer of hundreds of digits raised OverflowError.
+                    report.step_seconds[phase.name] = {str(k): float(v) for k, v in steps.items()
+                                                       if isinstance(v, (int, float)) and abs(v) < 1e9}
+                if run is not None:
+                    # Phases sharing a run share its CPU time and wait in proportion to their wall time.
+                    share = outcome.seconds / run.wall_seconds if len(outcomes) > 1 and run.wall_seconds else 1.0
+                    report.phase_cpu_seconds[phase.name] = round(run.cpu_seconds * share, 2)
+                    report.phase_queued_seconds[phase.name] = round(run.queued_seconds * share, 2)
+                device = outcome.observations.get("device")
+                if isinstance(device, str) and not report.device:
+                    report.device = device[:200]
             if run is not None:
-                report.phase_cpu_seconds[phase.name] = round(run.cpu_seconds, 2)
-                report.phase_queued_seconds[phase.name] = round(run.queued_seconds, 2)
                 where = f"; on {run.node}" if run.node else ""
-                logs.append(f"== phase {phase.name}: {run.describe()} ({run.isolation}{where}; cores "
+                logs.append(f"== phase {'+'.join(p.name for p in run_phases)}: {run.describe()} ({run.isolation}{where}; cores "
                             f"{','.join(map(str, run.cores))}; {run.cpu_seconds:.1f} s CPU; waited "
                             f"{run.queued_seconds:.1f} s for its cores)\n{run.output}")
                 if run.isolation != "bubblewrap" and not any("isolation is weak" in n for n in report.notes):
@@ -204,9 +213,9 @@ def grade(submission: Submission, assignment: Assignment, config: Config, *, stu
                     note = f"Warning: the resource envelope is weak on this grading machine: {weakness}."
                     if note not in report.notes:
                         report.notes.append(note)
-            device = outcome.observations.get("device")
-            if isinstance(device, str) and not report.device:
-                report.device = device[:200]
+        # In the assignment's order (the self-check's skipped phases too): notes list errors phase by phase.
+        context.phases = {phase.name: context.phases.get(phase.name, PhaseOutcome(phase.name, False, {}, None))
+                          for phase in assignment.phases}
         evidence = Evidence(context.phases, context.secrets, assignment.functions)
         # Each error the student's code raised, once and first; the checks it stopped say so in one
         # line. The same exception in several steps or phases (each phase builds the model) is one.
@@ -295,11 +304,42 @@ def _score(check, evidence: Evidence, logs: list[str]) -> CheckResult:
                               verdict.measures)
 
 
-def _run_phase(phase: Phase, submission: Submission, context: GradingContext, workdir: Path,
-               slot: int) -> tuple[PhaseOutcome, SandboxRun | None]:
+def sandbox_runs(phases: tuple[Phase, ...], self_check: bool) -> list[tuple[Phase, ...]]:
+    """The phases to run, grouped by the sandbox run they share, in order: a phase that joins_previous
+    runs in the run of the phase before it. The self-check runs no hidden phase, and a phase whose
+    predecessor it skipped runs alone."""
+    runs: list[tuple[Phase, ...]] = []
+    previous_runs = False
+    for phase in phases:
+        if self_check and phase.hidden:
+            previous_runs = False
+            continue
+        if phase.joins_previous and previous_runs:
+            runs[-1] += (phase,)
+        else:
+            runs.append((phase,))
+        previous_runs = True
+    return runs
+
+
+def shared_envelope(envelopes: list[Envelope]) -> Envelope:
+    """One envelope for phases that share a run: the most cores, memory and GPU any of them asks for,
+    and the sum of their CPU-time budgets spread over those cores."""
+    if len(envelopes) == 1:
+        return envelopes[0]
+    cpus = max(e.cpus for e in envelopes)
+    return envelopes[-1].replace(cpus=cpus, seconds=sum(e.cpu_seconds for e in envelopes) / cpus,
+                                 memory_bytes=max(e.memory_bytes for e in envelopes),
+                                 gpu=max(e.gpu for e in envelopes))
+
+
+def _run_phases(phases: tuple[Phase, ...], submission: Submission, context: GradingContext, workdir: Path,
+                slot: int) -> tuple[list[PhaseOutcome], SandboxRun | None]:
+    """Runs `phases` one after the other in one sandbox run. The outcomes stop at the first phase that
+    failed or could not start: the phases after it in the run are not graded (grade says why)."""
     config = context.config
-    envelope = phase_envelope(phase, config)
-    root = workdir / phase.name
+    envelope = shared_envelope([phase_envelope(phase, config) for phase in phases])
+    root = workdir / "+".join(phase.name for phase in phases)
     dirs = {name: root / name for name in ("submission", "inputs", "probe", "out")}
     for directory in dirs.values():
         directory.mkdir(parents=True)
@@ -310,22 +350,58 @@ def _run_phase(phase: Phase, submission: Submission, context: GradingContext, wo
     for name in PROBE_FILES:
         shutil.copy(PROBE_DIR / name, dirs["probe"] / name)
     shutil.copy(context.assignment.probe, dirs["probe"] / "assignment_probe.py")
-    try:
-        files = phase.inputs(context) if phase.inputs else {}
-    except ObservationError as error:
-        return PhaseOutcome(phase.name, True, {}, None, f"The {phase.name} phase could not start: {error}"), None
-    _write_inputs(files, dirs["inputs"])
+    if fonts := font_list(config, PROBE_DIR / "fonts.conf"):
+        (dirs["probe"] / "matplotlib").mkdir()
+        shutil.copy(fonts, dirs["probe"] / "matplotlib" / fonts.name)
+    # One phase reads /inputs and writes /out; several, a subfolder each (grader/probe/driver.py).
+    folders = {phase.name: (dirs["inputs"], dirs["out"]) if len(phases) == 1
+               else (dirs["inputs"] / phase.name, dirs["out"] / phase.name) for phase in phases}
+    for phase in phases:
+        inputs_dir, out_dir = folders[phase.name]
+        inputs_dir.mkdir(exist_ok=True)
+        out_dir.mkdir(exist_ok=True)
+        try:
+            files = phase.inputs(context) if phase.inputs else {}
+        except ObservationError as error:
+            failure = f"The {phase.name} phase could not start: {error}"
+            earlier = [PhaseOutcome(p.name, False, {}, None, f"Not run, because the {phase.name} phase, which "
+                                    f"shares its sandbox, could not start: {error}") for p in phases[:phases.index(phase)]]
+            return [*earlier, PhaseOutcome(phase.name, True, {}, None, failure)], None
+        _write_inputs(files, inputs_dir)
 
     run = context.runner(
-        [config.sandbox_python, "/probe/driver.py", phase.name],
+        [config.sandbox_python, "/probe/driver.py", *(phase.name for phase in phases)],
         ro_binds={dirs["submission"]: "/submission", dirs["inputs"]: "/inputs", dirs["probe"]: "/probe"},
         rw_binds={dirs["out"]: "/out"},
         envelope=envelope, env=config.sandbox_env(), slot=slot, use_bubblewrap=config.use_bubblewrap,
         cores=config.cores,
     )
-    outcome = PhaseOutcome(phase.name, True, {}, dirs["out"], seconds=run.wall_seconds)
+    outcomes = []
+    for phase in phases:
+        out_dir = folders[phase.name][1]
+        outcome = _read_outcome(phase, run, out_dir, submission, phases)
+        outcomes.append(outcome)
+        if outcome.failure:
+            break
+    if run.status in ("timeout", "memory", "disk"):
+        # Stopped in the first phase without observations, or after the last wrote its own.
+        outcomes[-1].failure = _phase_failure(phases[len(outcomes) - 1], run, None, phases)
+    _share_wall_time(outcomes, run.wall_seconds)
+    return outcomes, run
+
+
+def _read_outcome(phase: Phase, run: SandboxRun, out_dir: Path, submission: Submission,
+                  phases: tuple[Phase, ...]) -> PhaseOutcome:
+    """What `phase`, one of the run's `phases`, left in `out_dir`."""
+    outcome = PhaseOutcome(phase.name, True, {}, out_dir)
     try:
-        observations = read_json(dirs["out"], "observations.json", what=RECORD_OF_THE_PHASE)
+        # A subfolder of /out (a shared run), which the sandbox could have swapped for a symbolic
+        # link to a folder of the host.
+        if len(phases) > 1 and not stat.S_ISDIR(os.lstat(out_dir).st_mode):
+            outcome.failure = (f"Your code replaced the folder of the {phase.name} phase's results (/out/{phase.name}) "
+                               "with a symbolic link or a file; the grader reads only the folder it made.")
+            return outcome
+        observations = read_json(out_dir, "observations.json", what=RECORD_OF_THE_PHASE)
         if not isinstance(observations, dict):
             raise ObservationError(f"{RECORD_OF_THE_PHASE} is not a JSON object")
         outcome.observations = observations
@@ -337,23 +413,39 @@ def _run_phase(phase: Phase, submission: Submission, context: GradingContext, wo
             for error in observations.get("errors", {}).values():
                 if "traceback" in error:  # the sandbox named lines of the combined module
                     error["traceback"] = submission.student_traceback(error["traceback"])
+    except FileNotFoundError:
+        outcome.failure = _phase_failure(phase, run, f"the folder of the {phase.name} phase's results is gone", phases)
     except ObservationError as error:
-        outcome.failure = _phase_failure(phase, run, str(error))
-    if run.status in ("timeout", "memory", "disk"):
-        outcome.failure = _phase_failure(phase, run, None)
-    return outcome, run
+        outcome.failure = _phase_failure(phase, run, str(error), phases)
+    return outcome
 
 
-def _phase_failure(phase: Phase, run: SandboxRun, detail: str | None) -> str:
+def _share_wall_time(outcomes: list[PhaseOutcome], wall_seconds: float) -> None:
+    """Each phase's seconds, from the run's wall time: a later phase of a shared run gets the time the
+    probe measured for it (bounded by what is left), the first one the rest, start-up included."""
+    left = wall_seconds
+    for outcome in outcomes[1:]:
+        measured = outcome.observations.get("wall_seconds")
+        usable = isinstance(measured, (int, float)) and math.isfinite(measured) and measured > 0
+        outcome.seconds = min(float(measured), left) if usable else 0.0
+        left -= outcome.seconds
+    outcomes[0].seconds = left
+
+
+def _phase_failure(phase: Phase, run: SandboxRun, detail: str | None, phases: tuple[Phase, ...] = ()) -> str:
+    """Why `phase` gave nothing usable, for the student; `phases`: all that shared its run (and its limits)."""
     envelope = run.envelope
     cores = f"{envelope.cpus} core{'s' if envelope.cpus != 1 else ''}"
+    budget = "its time budget"
+    if len(phases) > 1:
+        budget = f"the time budget that the {' and '.join(p.name for p in phases)} phases share"
     if run.status == "timeout" and run.time_limit == "wall":
         why = (f"Your code did not finish the {phase.name} phase within the wall-clock cap of "
                f"{run.wall_cap_seconds:.0f} s, though it used only {run.cpu_seconds:.0f} of its "
                f"{envelope.cpu_seconds:g} s of CPU time. Likely cause: it waits instead of computing "
                "(sleep, input(), a lock or a child process that never ends, a stopped process).")
     elif run.status == "timeout":
-        why = (f"Your code did not finish the {phase.name} phase within its time budget of {envelope.seconds:g} s "
+        why = (f"Your code did not finish the {phase.name} phase within {budget} of {envelope.seconds:g} s "
                f"on {cores} ({envelope.cpu_seconds:g} s of CPU time; waiting for the cores is not counted). "
                "Likely cause: an endless loop, or training far longer than the recipe.")
     elif run.status == "memory":

@@ -45,7 +45,8 @@ def validation_split(public: Split) -> tuple[Split, Split]:
 
 
 def train_phase(recipe: dict, seconds: float) -> Phase:
-    """Trains on the public split only, less the validation digits: the hidden digits are not in this sandbox."""
+    """Trains on the public split only, less the validation digits: the hidden digits are not in this
+    sandbox, which it shares with the build phase in a full grading (Phase.joins_previous)."""
 
     def inputs(context) -> dict:
         train, validation = validation_split(context.mnist().public)
@@ -53,7 +54,7 @@ def train_phase(recipe: dict, seconds: float) -> Phase:
                 "validation_images": validation.images, "validation_labels": validation.labels,
                 "args": {"seed": 0, "recipe": recipe}}
 
-    return Phase("train", seconds, hidden=True, inputs=inputs, cpus=TRAIN_CPUS, gpu=GPU_SHARE)
+    return Phase("train", seconds, hidden=True, inputs=inputs, cpus=TRAIN_CPUS, gpu=GPU_SHARE, joins_previous=True)
 
 
 WEIGHTS = "the trained model's weights"

@@ -38,7 +38,8 @@ def train_phase() -> Phase:
             images, labels = subset.images, subset.labels
         return {"public_images": images, "public_labels": labels, "args": {"seed": 0}}
 
-    return Phase("train", TRAIN_PHASE_SECONDS, hidden=True, inputs=inputs, cpus=TRAIN_CPUS, gpu=GPU_SHARE)
+    return Phase("train", TRAIN_PHASE_SECONDS, hidden=True, inputs=inputs, cpus=TRAIN_CPUS, gpu=GPU_SHARE,
+                 joins_previous=True)  # public digits only: it shares the build phase's sandbox
 
 
 ASSIGNMENT = Assignment(

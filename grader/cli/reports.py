@@ -65,8 +65,9 @@ def cmd_assignments(args: argparse.Namespace, config: Config) -> int:
         for phase in assignment.phases:
             envelope = phase_envelope(phase, config)
             gpu = f", {envelope.gpu:g} of a GPU where there is one" if envelope.gpu else ""
+            shared = "; shares the sandbox of the phase before it in a full grading" if phase.joins_previous else ""
             print(f"{'':14} phase {phase.name}: {envelope.seconds:g} s on {envelope.cpus} "
-                  f"core{'s' if envelope.cpus != 1 else ''}, {size_text(envelope.memory_bytes)}{gpu}")
+                  f"core{'s' if envelope.cpus != 1 else ''}, {size_text(envelope.memory_bytes)}{gpu}{shared}")
         if policy := policy_text(course, name):
             print(f"{'':14} {policy}")
     return 0

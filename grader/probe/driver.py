@@ -1,4 +1,4 @@
-"""Sandbox entry point: imports the student's module, runs one probe phase, writes observations.json.
+"""Sandbox entry point: imports the student's module, runs probe phases in turn, writes their observations.json.
 
 Runs inside the sandbox with only the standard library and what the student may
 use (NumPy, Keras). Everything it writes is plain data that the trusted side
@@ -9,7 +9,9 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -74,12 +76,15 @@ def describe_exception(error: BaseException) -> dict:
     }
 
 
-def main(phase: str) -> int:
+def main(phases: list[str]) -> int:
+    """Runs `phases` in order in this one process. One phase reads /inputs and writes /out; several
+    (build and train in a full grading: one interpreter start and Keras import instead of two) each
+    read and write their own subfolder, /inputs/<phase> and /out/<phase>."""
     inputs, out, submission = sandbox_dir("inputs"), sandbox_dir("out"), sandbox_dir("submission")
-    args = json.loads((inputs / "args.json").read_text()) if (inputs / "args.json").exists() else {}
     # fonts.conf: an empty fontconfig configuration, so that matplotlib (which Keras imports) finds
     # one and fc-list writes no error into the output a student may read.
     os.environ["FONTCONFIG_FILE"] = str(sandbox_dir("probe") / "fonts.conf")
+    use_font_list(sandbox_dir("probe") / "matplotlib")
     sys.path.insert(0, str(sandbox_dir("probe")))
     sys.path.insert(0, str(submission))
     import assignment_probe  # the assignment's probe, copied beside this file
@@ -87,20 +92,52 @@ def main(phase: str) -> int:
 
     share_the_gpu()
 
-    probe = Probe(None, inputs, out, args)
+    imported = Probe(None, inputs, out, {})
     started = time.time()
-    with probe.step("import"):
-        probe.student = importlib.import_module(SUBMISSION_MODULE)
-    if probe.student is not None:
-        assignment_probe.PHASES[phase](probe)
-    probe.record("phase", phase)
-    probe.record("wall_seconds", round(time.time() - started, 3))
-    # Written last and atomically: the trusted side treats a missing file as "no result".
-    tmp = out / "observations.json.tmp"
-    tmp.write_text(json.dumps(probe.observations, default=repr))
-    tmp.replace(out / "observations.json")
+    with imported.step("import"):
+        imported.student = importlib.import_module(SUBMISSION_MODULE)
+    for phase in phases:
+        phase_inputs, phase_out = (inputs, out) if len(phases) == 1 else (inputs / phase, out / phase)
+        args_file = phase_inputs / "args.json"
+        args = json.loads(args_file.read_text()) if args_file.exists() else {}
+        probe = Probe(imported.student, phase_inputs, phase_out, args)
+        # Each phase's record says how the import went: an import error stops every phase.
+        probe.observations["errors"] |= imported.observations["errors"]
+        if phase == phases[0]:
+            probe.observations["seconds"] |= imported.observations["seconds"]
+        else:
+            fresh_state()
+        if probe.student is not None:
+            assignment_probe.PHASES[phase](probe)
+        probe.record("phase", phase)
+        probe.record("wall_seconds", round(time.time() - started, 3))
+        started = time.time()
+        # Written last and atomically: the trusted side treats a missing file as "no result".
+        tmp = phase_out / "observations.json.tmp"
+        tmp.write_text(json.dumps(probe.observations, default=repr))
+        tmp.replace(phase_out / "observations.json")
     return 0
 
 
+def use_font_list(folder: Path) -> None:
+    """Points matplotlib at the font list the grader built once (grader/fontcache.py), copied into a
+    folder of this sandbox's own /tmp (matplotlib wants its cache folder writable); without one,
+    matplotlib builds the list itself at import, as Keras imports it."""
+    lists = sorted(folder.glob("fontlist-*.json"))
+    if lists:
+        cache = Path(tempfile.mkdtemp(prefix="matplotlib-"))
+        shutil.copy(lists[-1], cache)
+        os.environ["MPLCONFIGDIR"] = str(cache)
+
+
+def fresh_state() -> None:
+    """Between two phases in one process: Keras's global state (layer name counters, the seed
+    generator, cached graphs) as a fresh interpreter has it, so the second phase builds the model
+    as it would alone. Keras is not imported here for code that did not import it (NumPy-only)."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session()
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -43,7 +43,7 @@ def test_the_reference_adder_gets_full_marks_alone_and_beside_a_copy_of_itself(t
         logs = {row.student_id: row.instructor_log for row in gradebook.finished()}
     assert scores == {"s01_first_copy": (20.0, 20.0), "s02_second_copy": (20.0, 20.0), "s03_alone": (20.0, 20.0)}, \
         side_by_side.stderr + json.dumps(json.loads(alone.stdout)["tests"], indent=1)
-    # The copies did share the machine: one train phase waited for the other's two cores.
+    # The copies did share the machine: one build+train run (one sandbox) waited for the other's two cores.
     waits = [float(line.split("waited ")[1].split(" s")[0]) for student in ("s01_first_copy", "s02_second_copy")
-             for line in logs[student].splitlines() if line.startswith("== phase train")]
+             for line in logs[student].splitlines() if line.startswith("== phase build+train")]
     assert len(waits) == 2 and max(waits) > 10, waits

@@ -9,7 +9,7 @@ MARKER = "ADVERSARIAL_mnist_symlink_weights"
 
 
 def _link(probe, builder, pad=0):
-    os.symlink("/etc/shadow", "/out/model.weights.h5")
+    os.symlink("/etc/shadow", probe.out / "model.weights.h5")  # where the probe saves them, whatever the layout
     probe.record("trained", True)
 
 
