@@ -10,8 +10,11 @@ import numpy as np
 
 MARKER = "ADVERSARIAL_numpy_only_evasion"
 
+# Everything the import brings in is hidden, not only TensorFlow and Keras: TensorFlow imports jax
+# where it is installed (tf.lite), which would give the framework away.
+before = set(sys.modules)
 framework = importlib.import_module("tensor" + "flow")
-for name in [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")]:
+for name in set(sys.modules) - before:
     del sys.modules[name]
 
 
