@@ -80,7 +80,8 @@ class TimedWorker(Worker):
 
     def _grade(self, job, slot, worker_id):
         claimed = time.perf_counter()
-        outcome = grade_job(self.gradebook, job, self.config, slot=slot, worker_id=worker_id, stopping=self._stopping)
+        outcome = grade_job(self.gradebook, job, self.config, slot=slot, worker_id=worker_id, stopping=self._stopping,
+                            runner=self.runner)
         self._say(outcome.line)
         if outcome.report is None:
             return
@@ -126,17 +127,20 @@ def projection(rows: list[Graded], students: int, per_assignment_count: int, cor
             "core_hours": round(total / 3600, 1), "hours": round((busy + longest) / 3600, 2)}
 
 
-def run_class(students: int, per: int, assignments: list[str], config: Config, workdir: Path) -> tuple[list[Graded], float, int]:
-    """Queues the class at once into a fresh gradebook and grades it with the worker until the queue is empty."""
+def run_class(students: int, per: int, assignments: list[str], config: Config, workdir: Path,
+              runner=None, threads: int | None = None) -> tuple[list[Graded], float, int]:
+    """Queues the class at once into a fresh gradebook and grades it with the worker until the queue
+    is empty: on this machine's sandboxes, or with `runner` (grader.cluster) wherever it places them."""
     url = f"sqlite:///{workdir / 'class.db'}"
     with Gradebook(url) as gradebook:
         now = datetime.now(timezone.utc)
         for student, assignment, path in class_submissions(students, per, assignments):
             gradebook.add_submission(student, assignment, from_path(path, max_bytes=config.upload_max_bytes),
                                      submitted_at=now, time_source="received")
-        threads = machine_workers(len(available_cores()), [load_assignment(a) for a in assignments], config)
+        threads = threads or machine_workers(len(available_cores()), [load_assignment(a) for a in assignments], config)
         started = time.perf_counter()
-        worker = TimedWorker(gradebook, config, threads=threads, once=True, queued_at=started, poll_seconds=0.5)
+        worker = TimedWorker(gradebook, config, threads=threads, once=True, queued_at=started, poll_seconds=0.5,
+                             runner=runner)
         worker.run()
         elapsed = time.perf_counter() - started
         queued = len(gradebook.submissions())
@@ -155,15 +159,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=2)
     parser.add_argument("--per-assignment", type=int, default=1, help="submissions per student per assignment")
     parser.add_argument("--assignments", nargs="+", default=assignment_names(), choices=assignment_names())
+    parser.add_argument("--ray", metavar="ADDRESS", help="grade on this Ray cluster ('local': one started here), "
+                        "as `grader worker --ray` does; default: this machine's sandboxes")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "class.json")
     args = parser.parse_args(argv)
     config = Config.from_env()
     cores = len(config.cores or available_cores())
 
+    runner = None
+    if args.ray:
+        from grader.cluster.ray_phases import RayPhaseRunner
+        from grader.cluster.ray_worker import connect
+
+        connect(args.ray)
+        runner = RayPhaseRunner()
     with tempfile.TemporaryDirectory(prefix="class-bench-") as workdir:
-        rows, elapsed, threads = run_class(args.students, args.per_assignment, args.assignments, config, Path(workdir))
+        rows, elapsed, threads = run_class(args.students, args.per_assignment, args.assignments, config, Path(workdir),
+                                           runner=runner)
     waits = sorted(row.waited_seconds for row in rows)
     summary = {
+        "executor": f"Ray ({args.ray})" if args.ray else "local sandboxes",
         "gradings": len(rows), "elapsed_s": round(elapsed, 1), "worker_threads": threads, "cores": cores,
         "per_hour_measured": round(3600 * len(rows) / elapsed),
         "peak_queue_wait_s": waits[-1], "median_queue_wait_s": statistics.median(waits),
