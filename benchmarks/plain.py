@@ -36,7 +36,7 @@ def image_classifier(name: str, builder: str, pad: int = 0) -> None:
     model = getattr(student, builder)()
     steps = recipe["epochs"] * -(-len(train) // recipe["batch_size"])
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(recipe["learning_rate"], steps)),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss=keras_probe.recipe_loss(), metrics=["accuracy"])
     model.fit(keras_probe.as_float_images(train.images, pad), train.labels, epochs=recipe["epochs"],
               batch_size=recipe["batch_size"], verbose=0,
               validation_data=(keras_probe.as_float_images(validation.images, pad), validation.labels))

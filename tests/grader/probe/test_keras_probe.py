@@ -219,3 +219,9 @@ def test_recipe_loss_is_the_same_as_the_lenet5_references():
     np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(lenet5.probability_crossentropy(labels, probabilities)))
     np.testing.assert_allclose(ours[:2], [-np.log(0.7), -np.log(1e-30)], rtol=1e-5)
     assert np.isfinite(ours[2]), "a probability of exactly 0 is floored, never log(0)"
+
+
+def test_the_recipe_loss_is_keras_own_on_tensorflow_and_ours_elsewhere():
+    expected = "sparse_categorical_crossentropy" if keras.backend.backend() == "tensorflow" \
+        else keras_probe.probability_crossentropy
+    assert keras_probe.recipe_loss() == expected

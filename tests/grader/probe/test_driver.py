@@ -1,0 +1,37 @@
+"""The sandbox driver's own start-up: frameworks hidden per backend, and an exit without teardown."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DRIVER_DIR = Path(__file__).resolve().parents[3] / "grader" / "probe"
+
+
+def run_in_driver(code: str, backend: str) -> subprocess.CompletedProcess:
+    """Runs `code` after the driver's framework hiding for `backend`, in a fresh interpreter."""
+    prelude = (f"import os, sys; os.environ['KERAS_BACKEND'] = {backend!r}; sys.path.insert(0, {str(DRIVER_DIR)!r}); "
+               "import driver; driver.hide_frameworks(driver.UNUSED_FRAMEWORKS.get(os.environ['KERAS_BACKEND'], ())); ")
+    return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=120)
+
+
+def test_on_tensorflow_jax_is_hidden_and_says_why():
+    result = run_in_driver("import jax.numpy", "tensorflow")
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'jax': the grader runs Keras on tensorflow" in result.stderr
+
+
+def test_on_tensorflow_keras_imports_without_jax():
+    pytest.importorskip("jax")  # the point is TensorFlow's optional import of an installed jax
+    result = run_in_driver("import keras, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+                           "('jax', 'jaxlib')))", "tensorflow")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_on_jax_nothing_is_hidden():
+    pytest.importorskip("jax")
+    result = run_in_driver("import jax; print(jax.__name__)", "jax")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "jax"
