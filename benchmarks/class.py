@@ -63,10 +63,12 @@ def class_submissions(students: int, per_assignment: int, assignments: list[str]
 
 def core_seconds(report, assignment, config: Config) -> float:
     """What one grading took from the machine: each phase's wall time times the cores it held
-    alone, plus the grader's own work between phases (data, checks, figures) on one core."""
+    alone, plus the grader's own work between phases (data, checks, figures) on one core; the
+    time its phases waited for cores is not in it."""
     cpus = {phase.name: phase_envelope(phase, config).cpus for phase in assignment.phases}
     sandboxes = sum(seconds * cpus.get(name, max(cpus.values())) for name, seconds in report.phase_seconds.items())
-    return sandboxes + max(report.execution_seconds - sum(report.phase_seconds.values()), 0.0)
+    waited = sum(report.phase_queued_seconds.values())  # for cores other gradings held: not this one's cost
+    return sandboxes + max(report.execution_seconds - sum(report.phase_seconds.values()) - waited, 0.0)
 
 
 class TimedWorker(Worker):
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         "executor": f"Ray ({args.ray})" if args.ray else "local sandboxes",
         "gradings": len(rows), "elapsed_s": round(elapsed, 1), "worker_threads": threads, "cores": cores,
         "per_hour_measured": round(3600 * len(rows) / elapsed),
-        "peak_queue_wait_s": waits[-1], "median_queue_wait_s": statistics.median(waits),
+        "peak_queue_wait_s": waits[-1], "median_queue_wait_s": round(statistics.median(waits), 1),
     }
     table = per_assignment(rows, cores)
     projections = [projection(rows, PROJECTED_STUDENTS, args.per_assignment, PROJECTED_MACHINE_CORES, m)

@@ -136,6 +136,7 @@ class RayPhaseRunner:
             if tree.dropped:
                 log.warning("%s: %d entries of %s were not brought back from %s: %s", what, len(tree.dropped),
                             target, result.node, "; ".join(tree.dropped[:5]))
+            _empty(host)  # what the trusted side put there (a shared run's subfolders) went to the node
             unpack(tree, host)
         with self._lock:
             self.phases_per_node[result.node] += 1
@@ -147,3 +148,14 @@ class RayPhaseRunner:
             refs = list(self._in_flight)
         for ref in refs:
             ray.cancel(ref, force=True)
+
+
+def _empty(folder: Path) -> None:
+    """Removes what is in `folder` (the trusted side's own files and folders), never following links."""
+    from grader.grading import _remove_tree
+
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            _remove_tree(child)
+        else:
+            child.unlink()

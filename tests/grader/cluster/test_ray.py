@@ -105,6 +105,17 @@ def test_a_class_is_graded_exactly_once_across_nodes(cluster, config):
     assert len(set(node for node in assert_graded_once(config, expected) if node)) >= 2
 
 
+def test_a_run_of_several_phases_gets_its_result_subfolders_back(cluster, tmp_path):
+    out = tmp_path / "out"
+    for phase in ("build", "train"):  # as grading makes them for build and train sharing one sandbox
+        (out / phase).mkdir(parents=True)
+    run = RayPhaseRunner()(
+        [sys.executable, "-c", "[open(f'/out/{p}/observations.json', 'w').write(p) for p in ('build', 'train')]"],
+        ro_binds={}, rw_binds={out: "/out"}, envelope=Envelope(seconds=20), env={})
+    assert run.status == "ok", run.output
+    assert [(out / p / "observations.json").read_text() for p in ("build", "train")] == ["build", "train"]
+
+
 def test_a_phase_whose_gpu_share_is_busy_waits_for_it(cluster, tmp_path):
     _, nodes = cluster
     released = tmp_path / "release-the-gpu"
