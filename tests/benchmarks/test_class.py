@@ -41,11 +41,12 @@ def test_gradings_per_hour_follow_the_cores_each_grading_takes():
 
 
 def test_a_small_class_is_graded_once_each_by_the_worker(tmp_path):
-    config = Config(use_keras_download=False, cache_dir=tmp_path / "cache", secret_path=tmp_path / "secret")
+    # A fixed secret: the hidden cases, and so the flipped kernel's partial score, are drawn with it.
+    config = Config(use_keras_download=False, cache_dir=tmp_path / "cache", secret_value="class benchmark test")
     rows, elapsed, threads = class_bench.run_class(2, 2, ["conv_ops"], config, tmp_path)
     # c001 hands in the two right examples, c002 the flipped kernel and the keras.ops one (zero).
     assert sorted((row.student, row.assignment, row.score) for row in rows) == [
         ("c001", "conv_ops", "30/30"), ("c001", "conv_ops", "30/30"),
-        ("c002", "conv_ops", "0/30"), ("c002", "conv_ops", "14.4/30")]
+        ("c002", "conv_ops", "0/30"), ("c002", "conv_ops", "14.57/30")]
     assert all(row.core_seconds > 0 and 0 <= row.waited_seconds <= elapsed for row in rows)
     assert threads >= 1
