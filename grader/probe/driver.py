@@ -20,8 +20,9 @@ from pathlib import Path
 
 SUBMISSION_MODULE = "submission"
 UNUSED_FRAMEWORKS = {"tensorflow": ("jax", "jaxlib")}
-"""Per Keras backend, frameworks hidden in the sandbox: TensorFlow imports jax wherever it is
-installed (tf.lite, for nothing a grading uses), 0.3-0.4 s of every import of Keras."""
+"""Per Keras backend, frameworks that Keras and the backend's framework are refused: TensorFlow
+(tf.lite) and Keras (its Orbax callback) import jax wherever it is installed, for nothing a
+grading uses, 0.3-0.4 s of every import of Keras. The student's own imports of them work as ever."""
 
 
 def sandbox_dir(name: str) -> Path:
@@ -90,7 +91,7 @@ def main(phases: list[str]) -> int:
     # one and fc-list writes no error into the output a student may read.
     os.environ["FONTCONFIG_FILE"] = str(sandbox_dir("probe") / "fonts.conf")
     use_font_list(sandbox_dir("probe") / "matplotlib")
-    hide_frameworks(UNUSED_FRAMEWORKS.get(os.environ.get("KERAS_BACKEND", "tensorflow"), ()))
+    hide_frameworks(os.environ.get("KERAS_BACKEND", "tensorflow"))
     sys.path.insert(0, str(sandbox_dir("probe")))
     sys.path.insert(0, str(submission))
     import assignment_probe  # the assignment's probe, copied beside this file
@@ -137,22 +138,33 @@ def use_font_list(folder: Path) -> None:
 
 
 class HiddenFrameworks(importlib.abc.MetaPathFinder):
-    """Makes importing these top-level packages fail as if they were not installed."""
+    """Refuses these top-level packages to Keras and the backend's framework, as if they were not
+    installed: TensorFlow's optional `from jax import jit` fails and TensorFlow goes on without it.
+    Anyone else's import (the student's, or jax's own submodules) is found as usual."""
 
-    def __init__(self, names: tuple[str, ...]):
+    def __init__(self, backend: str, names: tuple[str, ...]):
+        self.backend = backend
+        self.refused_to = frozenset((backend, "keras"))
         self.names = frozenset(names)
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname.partition(".")[0] in self.names:
-            backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-            raise ModuleNotFoundError(f"No module named {fullname!r}: the grader runs Keras on {backend} and "
-                                      "hides the other frameworks", name=fullname)
+        if fullname.partition(".")[0] in self.names and importer(sys._getframe(1)) in self.refused_to:
+            raise ModuleNotFoundError(f"No module named {fullname!r} for {self.backend} in the grader's sandbox",
+                                      name=fullname)
         return None
 
 
-def hide_frameworks(names: tuple[str, ...]) -> None:
+def importer(frame) -> str:
+    """The top-level package of the code whose import statement is running, past importlib's frames."""
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(("importlib", "_frozen_importlib")):
+        frame = frame.f_back
+    return "" if frame is None else str(frame.f_globals.get("__name__", "")).partition(".")[0]
+
+
+def hide_frameworks(backend: str) -> None:
+    names = UNUSED_FRAMEWORKS.get(backend, ())
     if names:
-        sys.meta_path.insert(0, HiddenFrameworks(names))
+        sys.meta_path.insert(0, HiddenFrameworks(backend, names))
 
 
 def fresh_state() -> None:

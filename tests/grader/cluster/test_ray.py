@@ -183,19 +183,30 @@ def running_on(nodes: dict) -> str | None:
                  if sandboxes_under(node.all_processes["raylet"][0].process.pid)), None)
 
 
+def queue_one(config: Config, student: str, source: bytes) -> int:
+    """Queues one conv_ops submission of `source`; its id."""
+    with Gradebook(config.db_url) as gradebook:
+        submission_id, _ = gradebook.add_submission(student, "conv_ops", Artifact.of("conv_ops.py", source),
+                                                    submitted_at=datetime.now(timezone.utc), time_source="received")
+    return submission_id
+
+
+def started_on(nodes: dict) -> str:
+    """Waits until a phase's sandbox runs on one of the nodes; that node's name."""
+    deadline = time.monotonic() + PATIENCE
+    while (node := running_on(nodes)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert node is not None, "the phase never started"
+    return node
+
+
 def test_a_stopped_worker_cancels_its_phases_on_the_nodes_and_hands_the_job_back(cluster, config):
     _, nodes = cluster
-    slow = b"import time\ntime.sleep(60)\n" + REFERENCE
-    with Gradebook(config.db_url) as gradebook:
-        submission_id, _ = gradebook.add_submission("stopped", "conv_ops", Artifact.of("conv_ops.py", slow),
-                                                    submitted_at=datetime.now(timezone.utc), time_source="received")
+    submission_id = queue_one(config, "stopped", b"import time\ntime.sleep(60)\n" + REFERENCE)
     worker = Worker(Gradebook(config.db_url), config, threads=1, out=io.StringIO(), runner=RayPhaseRunner())
     thread = threading.Thread(target=worker.run)
     thread.start()
-    deadline = time.monotonic() + PATIENCE
-    while running_on(nodes) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert running_on(nodes) is not None, "the phase never started"
+    started_on(nodes)
     stopped = time.monotonic()
     worker.stop("SIGTERM")
     thread.join(30)
@@ -212,18 +223,12 @@ def test_a_stopped_worker_cancels_its_phases_on_the_nodes_and_hands_the_job_back
 
 def test_a_node_that_dies_mid_phase_hands_its_job_back_at_once_and_it_is_graded_once_elsewhere(cluster, config):
     simulated, nodes = cluster
-    slow = b"import time\ntime.sleep(2)  # long enough to lose its node meanwhile\n" + REFERENCE
-    with Gradebook(config.db_url) as gradebook:
-        submission_id, _ = gradebook.add_submission("doomed", "conv_ops", Artifact.of("conv_ops.py", slow),
-                                                    submitted_at=datetime.now(timezone.utc), time_source="received")
+    submission_id = queue_one(config, "doomed",
+                              b"import time\ntime.sleep(2)  # long enough to lose its node meanwhile\n" + REFERENCE)
     lines = []
     worker = threading.Thread(target=lambda: lines.append(grade_queue(config, threads=1)))
     worker.start()
-    deadline, victim = time.monotonic() + PATIENCE, None
-    while victim is None and time.monotonic() < deadline:
-        victim = running_on(nodes)
-        time.sleep(0.05)
-    assert victim is not None, "the phase never started"
+    victim = started_on(nodes)
     dead_id = nodes[victim].node_id
     simulated.remove_node(nodes.pop(victim))
     removed = time.monotonic()
